@@ -1,0 +1,28 @@
+"""Celery's settings for the agent (broker and backend URLs come from AgentSettings.redis_url)."""
+
+# json only: broker write access must never mean code execution on a host holding the Docker socket.
+task_serializer = "json"
+result_serializer = "json"
+accept_content = ["json"]
+result_accept_content = ["json"]
+event_serializer = "json"
+
+# Docker work is long and must survive a worker crash: ack after the task ran, one message at a time.
+task_acks_late = True
+worker_prefetch_multiplier = 1
+task_reject_on_worker_lost = False
+# Above the longest task (an image pull or commit), so nothing is redelivered while still running.
+broker_transport_options = {"visibility_timeout": 4 * 3600}
+result_backend_transport_options = {"visibility_timeout": 4 * 3600}
+broker_connection_retry_on_startup = True
+
+result_extended = True  # name/args/kwargs/queue kept with the result, so a failure can be re-sent
+result_expires = 24 * 3600
+task_track_started = True
+
+# Flower: task events on (the CLI's -E is not needed).
+worker_send_task_events = True
+task_send_sent_event = True
+
+worker_hijack_root_logger = False
+worker_cancel_long_running_tasks_on_connection_loss = False

@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Build the Python kernel image offline: debootstrap Debian (with python3) from the apt mirror this
+# machine is configured with, then `docker import` it with labels that describe the runtime.
+# The image is cached by a hash of this recipe: a second run with the same recipe does nothing.
+#   usage: images/build-python-kernel.sh [IMAGE_NAME]      (default: kernel-python)
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+name=${1:-kernel-python}
+suite=${KERNEL_IMAGE_SUITE:-bookworm}
+packages=${KERNEL_IMAGE_PACKAGES:-python3,procps}
+recipe_hash=$( (cat "$0"; echo "$suite $packages") | sha256sum | cut -c1-12)
+tag="$name:$recipe_hash"
+
+if docker image inspect "$tag" >/dev/null 2>&1; then
+  docker tag "$tag" "$name:latest"
+  echo "$tag (cached)"; exit 0
+fi
+
+mirror=${KERNEL_IMAGE_MIRROR:-}
+if [ -z "$mirror" ]; then
+  # Take the mirror from the machine's apt configuration (deb822 first, then one-line format).
+  mirror=$(grep -hE '^URIs:' /etc/apt/sources.list.d/*.sources 2>/dev/null | grep -v security | head -n1 | awk '{print $2}')
+  [ -n "$mirror" ] || mirror=$(grep -hE '^deb ' /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null \
+                               | grep -v security | grep -E '/debian/?( |$)' | head -n1 | awk '{print $2}')
+fi
+[ -n "$mirror" ] || { echo "no Debian mirror found in /etc/apt; set KERNEL_IMAGE_MIRROR" >&2; exit 1; }
+command -v debootstrap >/dev/null || { echo "debootstrap is missing: apt-get install debootstrap" >&2; exit 1; }
+
+rootfs=$(mktemp -d /tmp/kernel-rootfs.XXXXXX)
+trap 'rm -rf "$rootfs"' EXIT
+debootstrap --variant=minbase --include="$packages" "$suite" "$rootfs" "$mirror" >/tmp/debootstrap.log 2>&1 \
+  || { tail -n 30 /tmp/debootstrap.log >&2; exit 1; }
+rm -rf "$rootfs"/var/cache/apt/archives/*.deb "$rootfs"/var/lib/apt/lists/*
+# A home for the kernel user; the agent mounts /home/work and /home/config over it.
+mkdir -p "$rootfs/home/work" "$rootfs/home/config" "$rootfs/opt/kernel"
+chmod 1777 "$rootfs/home/work"
+pyver=$(chroot "$rootfs" python3 -c 'import sys; print("%d.%d" % sys.version_info[:2])')
+
+tar -C "$rootfs" -c . | docker import \
+  --change 'CMD ["/bin/sh"]' \
+  --change 'WORKDIR /home/work' \
+  --change 'ENV LANG=C.UTF-8' \
+  --change "LABEL ai.backend.kernelspec=1" \
+  --change "LABEL ai.backend.runtime-type=python" \
+  --change "LABEL ai.backend.runtime-path=/usr/bin/python3" \
+  --change "LABEL ai.backend.base-distro=debian-$suite" \
+  --change "LABEL ai.backend.features=\"uid-match query batch\"" \
+  --change "LABEL ai.backend.service-ports=http-server:http:8080" \
+  --change "LABEL agent.python-version=$pyver" \
+  --change "LABEL agent.recipe-hash=$recipe_hash" \
+  - "$tag" >/dev/null
+docker tag "$tag" "$name:latest"
+echo "$tag"

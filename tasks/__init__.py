@@ -1,0 +1,1 @@
+"""Celery tasks (thin), their contract models, and the manager-side client and CLI."""

@@ -1,0 +1,72 @@
+"""`agent_task`: how every operation of the spec becomes a Celery task.
+
+The wrapper validates the keyword arguments with the operation's request model (a clear error
+naming the field, before anything on the host is touched), calls the plain function with the
+model, turns our errors into the spec's builtin types, and returns JSON-ready data.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from celery import Task
+from pydantic import BaseModel, ValidationError
+
+from worker.app import app
+from worker.errors import AgentError, InvalidInput, as_spec_error
+
+log = logging.getLogger(__name__)
+Req = TypeVar("Req", bound=BaseModel)
+
+
+def describe_validation_error(task_name: str, err: ValidationError) -> str:
+    """`invalid input to agent.x: field.sub: message; ...` naming every bad field."""
+    parts = []
+    for e in err.errors():
+        where = ".".join(str(p) for p in e["loc"]) or "(arguments)"
+        parts.append(f"{where}: {e['msg']}")
+    return f"invalid input to {task_name}: " + "; ".join(parts)
+
+
+def parse_request(task_name: str, model: type[Req], kwargs: dict[str, Any]) -> Req:
+    try:
+        return model.model_validate(kwargs)
+    except ValidationError as e:
+        raise InvalidInput(describe_validation_error(task_name, e)) from None
+
+
+def to_json(value: Any) -> Any:
+    """Models (also inside lists and dicts) as plain JSON data; everything else as is."""
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json")
+    if isinstance(value, list):
+        return [to_json(v) for v in value]
+    if isinstance(value, dict):
+        return {k: to_json(v) for k, v in value.items()}
+    return value
+
+
+def agent_task(name: str, request: type[Req], **options: Any) -> Callable[[Callable[[Req], Any]], Task]:
+    """Register `fn(request_model) -> result` as the Celery task `name` taking keyword arguments."""
+
+    def decorate(fn: Callable[[Req], Any]) -> Task:
+        @functools.wraps(fn)
+        def run(*args: Any, **kwargs: Any) -> Any:
+            try:
+                if args:
+                    raise InvalidInput(f"{name} takes keyword arguments only, got {len(args)} positional")
+                return to_json(fn(parse_request(name, request, kwargs)))
+            except AgentError as exc:
+                log.info("%s refused: %s", name, exc)
+                raise as_spec_error(exc) from None
+            except Exception as exc:
+                log.exception("%s failed", name)
+                raise as_spec_error(exc) from None
+
+        run.__annotations__ = {}  # keep Celery's pydantic integration out of it
+        return app.task(name=name, **options)(run)
+
+    return decorate

@@ -1,0 +1,79 @@
+"""The manager-side client: typed calls to one host's agent over Celery.
+
+Every signature it builds carries the host's queue and an expiry (a chain's queue option routes
+only its first step, so each step gets its own), and it refuses at once when the host's worker is
+not alive instead of leaving a message in a queue nobody consumes.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import redis
+from celery import Celery, Signature
+from celery.result import AsyncResult
+
+from worker import liveness
+from worker.errors import AgentUnavailable
+
+
+def make_client_app(redis_url: str) -> Celery:
+    """A Celery app for managers: json only, results from the agents' backend, no tasks of its own."""
+    app = Celery("agent-client", broker=redis_url, backend=redis_url, set_as_current=False)
+    app.conf.update(
+        task_serializer="json", result_serializer="json", accept_content=["json"],
+        result_accept_content=["json"], task_send_sent_event=True, result_extended=True,
+        broker_connection_retry_on_startup=True,
+    )
+    return app
+
+
+class AgentClient:
+    """Calls operations of the agent `agent_id`; `call` waits for the result, `send` does not."""
+
+    def __init__(self, agent_id: str, redis_url: str, *, app: Celery | None = None,
+                 expires: float = 600.0, default_timeout: float = 60.0) -> None:
+        self.agent_id = agent_id
+        self.queue = f"agent.{agent_id}"
+        self.app = app or make_client_app(redis_url)
+        self.expires = expires
+        self.default_timeout = default_timeout
+        self._redis = redis.Redis.from_url(redis_url)
+
+    def signature(self, operation: str, **kwargs: Any) -> Signature:
+        """`agent.<operation>` with these keyword arguments, routed to this host's queue."""
+        return self.app.signature(f"agent.{operation}", kwargs=kwargs, queue=self.queue,
+                                  routing_key=self.queue, expires=self.expires)
+
+    def ensure_alive(self) -> None:
+        if not liveness.is_alive(self._redis, self.agent_id):
+            raise AgentUnavailable(f"no live worker for agent {self.agent_id!r} (queue {self.queue}); "
+                                   "is `agent-worker` running on that host?")
+
+    def send(self, operation: str, **kwargs: Any) -> AsyncResult:
+        self.ensure_alive()
+        return self.signature(operation, **kwargs).apply_async()
+
+    def call(self, operation: str, *, timeout: float | None = None, **kwargs: Any) -> Any:
+        """Run the operation and return its result; its error is raised here with the spec's type."""
+        result = self.send(operation, **kwargs)
+        return result.get(timeout=timeout or self.default_timeout, propagate=True)
+
+    # typed shortcuts for the common operations
+    def ping(self, msg: str) -> str:
+        return str(self.call("ping", msg=msg))
+
+    def gather_hwinfo(self) -> dict[str, Any]:
+        return dict(self.call("gather_hwinfo"))
+
+    def update_scaling_group(self, scaling_group: str) -> None:
+        self.call("update_scaling_group", scaling_group=scaling_group)
+
+    def create_local_network(self, network_name: str) -> None:
+        self.call("create_local_network", network_name=network_name)
+
+    def destroy_local_network(self, network_name: str) -> None:
+        self.call("destroy_local_network", network_name=network_name)
+
+    def close(self) -> None:
+        self._redis.close()

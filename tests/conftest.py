@@ -1,0 +1,71 @@
+"""Session set-up for every test: a real Redis, a reachable Docker, the agent's environment.
+
+The environment is set before anything imports `worker.app` (which reads it at import).
+Missing Docker or Redis fails the run loudly: nothing here skips.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.support.docker_cleanup import TEST_AGENT_PREFIX, docker_client, remove_test_objects
+from tests.support.redis_server import RedisServer
+
+_redis: RedisServer | None = None
+_var_dir: Path | None = None
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    global _redis, _var_dir
+    _redis = RedisServer()
+    _var_dir = Path(tempfile.mkdtemp(prefix="agent-test-"))
+    os.environ.update({
+        "AGENT_ID": f"{TEST_AGENT_PREFIX}{uuid.uuid4().hex[:8]}",
+        "AGENT_REDIS_URL": _redis.url,
+        "AGENT_VAR_DIR": str(_var_dir),
+        "AGENT_CONFIG": str(_var_dir / "agent.toml"),
+        "AGENT_HEARTBEAT_INTERVAL": "2",
+        "AGENT_STOP_GRACE": "1",
+        "AGENT_RUNNER_HANDSHAKE_TIMEOUT": "15",
+    })
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if _redis is not None:
+        _redis.stop()
+    if _var_dir is not None:
+        shutil.rmtree(_var_dir, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    assert _redis is not None
+    return _redis.url
+
+
+@pytest.fixture(scope="session")
+def var_dir() -> Path:
+    assert _var_dir is not None
+    return _var_dir
+
+
+@pytest.fixture(scope="session")
+def docker_engine() -> Iterator[object]:
+    client = docker_client()
+    remove_test_objects(client)
+    yield client
+    remove_test_objects(client)
+    client.close()
+
+
+@pytest.fixture
+def unique() -> str:
+    """A short unique suffix for names of objects a test makes."""
+    return uuid.uuid4().hex[:10]

@@ -1,0 +1,88 @@
+"""Integration fixtures: the agent's worker in-process (threads pool, real Redis, real Docker)."""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import docker
+import pytest
+import redis
+from celery.contrib.testing.worker import start_worker
+
+from tasks.client import AgentClient
+from worker.config import AgentSettings
+from worker.events.consumer import ReceivedEvent, read_all
+from worker.host import host
+
+REPO = Path(__file__).resolve().parents[2]
+KERNEL_IMAGE = "kernel-python:latest"
+
+
+@pytest.fixture(scope="session")
+def settings() -> AgentSettings:
+    return host().settings
+
+
+@pytest.fixture(scope="session")
+def worker(docker_engine: docker.DockerClient) -> Iterator[Any]:
+    """This host's worker, started once for the session in this process."""
+    from worker.app import app
+
+    app.loader.import_default_modules()
+    s = host().settings
+    with start_worker(app, pool="threads", concurrency=16, queues=[s.queue], perform_ping_check=False,
+                      loglevel="WARNING", shutdown_timeout=30) as w:
+        yield w
+
+
+@pytest.fixture
+def client(worker: Any, redis_url: str, settings: AgentSettings) -> Iterator[AgentClient]:
+    c = AgentClient(settings.id, redis_url, default_timeout=120)
+    yield c
+    c.close()
+
+
+@pytest.fixture
+def docker_client(docker_engine: docker.DockerClient) -> docker.DockerClient:
+    return docker_engine
+
+
+@pytest.fixture(scope="session")
+def kernel_image(docker_engine: docker.DockerClient) -> str:
+    """The Python kernel image, built offline from Debian packages (cached by its recipe hash)."""
+    subprocess.run([str(REPO / "images" / "build-python-kernel.sh")], check=True)
+    return KERNEL_IMAGE
+
+
+class EventLog:
+    """Reads the agent's event stream; `since()` gives what came after the mark."""
+
+    def __init__(self, url: str, stream: str) -> None:
+        self._redis = redis.Redis.from_url(url)
+        self.stream = stream
+        self.mark = "0-0"
+
+    def reset(self) -> None:
+        last = self._redis.xrevrange(self.stream, count=1)
+        self.mark = last[0][0].decode() if last else "0-0"
+
+    def since(self) -> list[ReceivedEvent]:
+        return [e for e in read_all(self._redis, self.stream) if _after(e.entry_id, self.mark)]
+
+    def named(self, *names: str) -> list[ReceivedEvent]:
+        return [e for e in self.since() if e.name in names]
+
+
+def _after(a: str, b: str) -> bool:
+    return tuple(map(int, a.split("-"))) > tuple(map(int, b.split("-")))
+
+
+@pytest.fixture
+def events(redis_url: str, settings: AgentSettings) -> Iterator[EventLog]:
+    log = EventLog(redis_url, settings.events_stream)
+    log.reset()
+    yield log
+    log._redis.close()

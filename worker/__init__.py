@@ -1,0 +1,1 @@
+"""The agent runtime on one host: config, Docker adapter, stages, resources, registry, events."""

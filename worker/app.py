@@ -1,0 +1,28 @@
+"""The Celery app of the agent: `celery -A worker.app worker|call|inspect|flower` use it.
+
+Its default queue is this host's queue, so anything the worker itself enqueues (the steps of a
+kernel-creation chain, a background pull) stays on this host without naming the queue each time.
+"""
+
+from __future__ import annotations
+
+from celery import Celery
+
+from worker.config import load_settings
+
+TASK_MODULES = [
+    "tasks.system",
+    "tasks.networks",
+]
+
+_settings = load_settings()
+
+app = Celery("agent", broker=_settings.redis_url, backend=_settings.redis_url, include=TASK_MODULES)
+app.config_from_object("celeryconfig")
+app.conf.task_default_queue = _settings.queue
+app.conf.task_default_exchange = _settings.queue
+app.conf.task_default_routing_key = _settings.queue
+
+from worker.bootstep import AgentStep  # noqa: E402  (the step needs `app` to exist)
+
+app.steps["worker"].add(AgentStep)

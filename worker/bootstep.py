@@ -1,0 +1,82 @@
+"""The worker bootstep: per-host machinery started once in the worker's main process.
+
+It installs the Host, announces the agent (agent_started), keeps the liveness key and the
+heartbeat going on the worker's timer, and says agent_terminated on the way out.
+"""
+
+from __future__ import annotations
+
+import logging
+import platform
+from typing import Any
+
+from celery import bootsteps
+
+from worker import liveness
+from worker.events.models import AgentHeartbeat, AgentStarted, AgentTerminated
+from worker.host import Host, host
+
+log = logging.getLogger(__name__)
+
+
+def agent_info(h: Host) -> dict[str, Any]:
+    """What the heartbeat tells managers about this host."""
+    s = h.settings
+    return {
+        "id": s.id,
+        "region": s.region,
+        "scaling_group": s.scaling_group,
+        "queue": s.queue,
+        "architecture": platform.machine(),
+    }
+
+
+class AgentStep(bootsteps.StartStopStep):
+    """Runs once per host; see the module docstring."""
+
+    requires = {"celery.worker.components:Timer"}
+
+    def __init__(self, worker: Any, **kwargs: Any) -> None:
+        super().__init__(worker, **kwargs)
+        self._timers: list[Any] = []
+
+    def start(self, worker: Any) -> None:
+        h = host()
+        s = h.settings
+        for d in (s.var_dir, s.scratch_dir, s.ipc_dir):
+            d.mkdir(parents=True, exist_ok=True)
+        liveness.mark_alive(h.redis, s.id)
+        h.events.produce(AgentStarted())
+        self._heartbeat()
+        self._timers = [
+            worker.timer.call_repeatedly(liveness.REFRESH_INTERVAL, self._refresh_liveness),
+            worker.timer.call_repeatedly(s.heartbeat_interval, self._heartbeat),
+        ]
+        log.info("agent %s consuming %s", s.id, s.queue)
+
+    def stop(self, worker: Any) -> None:
+        for t in self._timers:
+            t.cancel()
+        self._timers = []
+        h = host()
+        try:
+            liveness.mark_gone(h.redis, h.settings.id)
+            h.events.produce(AgentTerminated(reason="shutdown"))
+        finally:
+            h.close()
+
+    @staticmethod
+    def _refresh_liveness() -> None:
+        h = host()
+        try:
+            liveness.mark_alive(h.redis, h.settings.id)
+        except Exception:
+            log.exception("could not refresh the liveness key")
+
+    @staticmethod
+    def _heartbeat() -> None:
+        h = host()
+        try:
+            h.events.produce(AgentHeartbeat(agent_info=agent_info(h)))
+        except Exception:
+            log.exception("heartbeat failed")

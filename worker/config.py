@@ -1,0 +1,148 @@
+"""The agent's one settings table: `AgentSettings`, read from agent.toml and `AGENT_*` variables.
+
+agent.toml groups keys in sections (`[agent]`, `[container]`, `[resource]`, ...) for people; the
+sections are only grouping: `[agent] scaling-group = "x"` sets field `scaling_group`.
+Precedence: explicit arguments > environment (`AGENT_<FIELD>`) > agent.toml > defaults.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, Field, field_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+DEFAULT_CONFIG_PATH = Path("agent.toml")
+
+
+def config_path() -> Path:
+    """The agent.toml in use: `AGENT_CONFIG`, else ./agent.toml."""
+    return Path(os.environ.get("AGENT_CONFIG", DEFAULT_CONFIG_PATH)).resolve()
+
+
+class MockDevice(BaseModel):
+    """One device of the `mock` accelerator: a real file stands in for the device node."""
+
+    device_id: str
+    model_name: str = "Mock Accelerator"
+    memory_size: int = 1 << 30
+    processing_units: int = 8
+    path: Path
+
+
+class AgentSettings(BaseSettings):
+    """Everything the agent reads from its environment. docs/operations.md lists every key."""
+
+    model_config = SettingsConfigDict(env_prefix="AGENT_", extra="ignore", populate_by_name=True)
+
+    # [agent]
+    id: str = Field(default_factory=socket.gethostname, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
+    scaling_group: str = Field(default="default", min_length=1)
+    region: str = "local"
+    var_dir: Path = Path("var")
+    heartbeat_interval: float = Field(default=20.0, gt=0)
+    # [redis]
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    events_stream: str = "events"
+    events_maxlen: int = Field(default=10_000, ge=100)
+    # [worker]
+    concurrency: int = Field(default=16, ge=1, le=256)
+    task_expires: float = Field(default=600.0, gt=0)
+    # [container]
+    scratch_root: Path | None = None
+    commit_path: Path | None = None
+    kernel_uid: int = Field(default=1000, ge=0)
+    kernel_gid: int = Field(default=1000, ge=0)
+    port_range: tuple[int, int] = (30000, 31000)
+    bind_host: str = "127.0.0.1"
+    kernel_creation_concurrency: int = Field(default=4, ge=1, le=32)
+    runner_handshake_timeout: float = Field(default=30.0, gt=0)
+    docker_timeout: float = Field(default=60.0, gt=0)
+    stop_grace: float = Field(default=2.0, ge=0)
+    # [resource]
+    reserved_cpu: int = Field(default=0, ge=0)
+    reserved_mem: int = Field(default=256 << 20, ge=0)
+    mock_devices: list[MockDevice] = Field(default_factory=list)
+    # [files]
+    max_archive_size: int = Field(default=1 << 20, gt=0)
+    max_upload_size: int = Field(default=1 << 20, gt=0)
+    # [execution]
+    max_code_size: int = Field(default=1 << 20, gt=0)
+
+    @field_validator("port_range")
+    @classmethod
+    def _ordered_ports(cls, v: tuple[int, int]) -> tuple[int, int]:
+        lo, hi = v
+        if not (1024 <= lo < hi <= 65535):
+            raise ValueError(f"port_range must be 1024 <= low < high <= 65535, got {lo}-{hi}")
+        return v
+
+    @property
+    def queue(self) -> str:
+        """The host's own Celery queue."""
+        return f"agent.{self.id}"
+
+    @property
+    def worker_name(self) -> str:
+        return f"agent@{self.id}"
+
+    @property
+    def scratch_dir(self) -> Path:
+        return (self.scratch_root or self.var_dir / "scratches").resolve()
+
+    @property
+    def commit_dir(self) -> Path:
+        return (self.commit_path or self.var_dir / "commit").resolve()
+
+    @property
+    def ipc_dir(self) -> Path:
+        """Per-kernel directories holding the runner's Unix socket, mounted into each kernel."""
+        return (self.var_dir / "ipc").resolve()
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return init_settings, env_settings, TomlSource(settings_cls)
+
+
+def flatten_toml(doc: dict[str, Any]) -> dict[str, Any]:
+    """`{"agent": {"scaling-group": "x"}}` -> `{"scaling_group": "x"}` (sections only group keys)."""
+    flat: dict[str, Any] = {}
+    for key, value in doc.items():
+        if isinstance(value, dict) and key in SECTIONS:
+            flat.update({k.replace("-", "_"): v for k, v in value.items()})
+        else:
+            flat[key.replace("-", "_")] = value
+    return flat
+
+
+SECTIONS = frozenset({"agent", "redis", "worker", "container", "resource", "files", "execution"})
+
+
+class TomlSource(PydanticBaseSettingsSource):
+    """Reads agent.toml (path from `AGENT_CONFIG`); a missing file means defaults."""
+
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        path = config_path()
+        if not path.is_file():
+            return {}
+        with path.open("rb") as f:
+            return flatten_toml(tomllib.load(f))
+
+
+def load_settings(**overrides: Any) -> AgentSettings:
+    """Read the settings now (environment and agent.toml as they are at this moment)."""
+    return AgentSettings(**overrides)

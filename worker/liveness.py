@@ -1,0 +1,28 @@
+"""A per-host key in Redis that says the host's worker is alive (refreshed by the bootstep).
+
+Managers read it before sending, so a task for a host with no live worker fails at once instead of
+waiting in a queue nobody consumes.
+"""
+
+from __future__ import annotations
+
+import redis
+
+REFRESH_INTERVAL = 2.0
+TTL = 3 * REFRESH_INTERVAL
+
+
+def liveness_key(agent_id: str) -> str:
+    return f"agent:{agent_id}:alive"
+
+
+def mark_alive(client: redis.Redis, agent_id: str) -> None:
+    client.set(liveness_key(agent_id), "1", ex=int(TTL))
+
+
+def mark_gone(client: redis.Redis, agent_id: str) -> None:
+    client.delete(liveness_key(agent_id))
+
+
+def is_alive(client: redis.Redis, agent_id: str) -> bool:
+    return bool(client.exists(liveness_key(agent_id)))
