@@ -14,6 +14,8 @@ import redis
 
 from worker.config import AgentSettings, load_settings
 from worker.events.producer import EventProducer
+from worker.state.db import StateDB
+from worker.state.kernels import KernelRegistry
 
 
 @dataclass
@@ -36,6 +38,14 @@ class Host:
     def events(self) -> EventProducer:
         s = self.settings
         return EventProducer(self.redis, s.id, s.events_stream, s.events_maxlen)
+
+    @cached_property
+    def db(self) -> StateDB:
+        return StateDB(self.settings.var_dir.resolve() / "agent.db")
+
+    @cached_property
+    def registry(self) -> KernelRegistry:
+        return KernelRegistry(self.db)
 
     def close(self) -> None:
         """Close every connection this object opened."""

@@ -1,0 +1,1 @@
+"""Host state in one embedded SQLite database (WAL): kernels, allocations, host ports, creation slots."""

@@ -1,0 +1,98 @@
+"""The kernel registry: what this host knows of each kernel, persisted in the state database."""
+
+from __future__ import annotations
+
+import enum
+import time
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from worker.errors import KernelNotFound
+from worker.state.db import StateDB
+
+
+class KernelState(enum.StrEnum):
+    PREPARING = "preparing"
+    RUNNING = "running"
+    TERMINATING = "terminating"
+
+
+class KernelRecord(BaseModel):
+    kernel_id: str
+    session_id: str
+    state: KernelState = KernelState.PREPARING
+    container_id: str | None = None
+    scratch_dir: Path
+    ipc_dir: Path
+    uid: int
+    gid: int
+    image: str
+    cluster_hostname: str = "main1"
+    service_ports: list[dict[str, Any]] = []
+    creation_info: dict[str, Any] = {}
+    config: dict[str, Any] = {}
+    created_at: float = Field(default_factory=time.time)
+
+    @property
+    def work_dir(self) -> Path:
+        """Host side of the kernel's /home/work."""
+        return self.scratch_dir / "work"
+
+    @property
+    def config_dir(self) -> Path:
+        """Host side of the kernel's /home/config (read-only inside)."""
+        return self.scratch_dir / "config"
+
+    @property
+    def runner_socket(self) -> Path:
+        """Host side of the runner's Unix socket."""
+        return self.ipc_dir / "runner.sock"
+
+
+class KernelRegistry:
+    def __init__(self, db: StateDB) -> None:
+        self._db = db
+
+    def get(self, kernel_id: str) -> KernelRecord:
+        """The kernel's record; KernelNotFound (a KeyError) when this host does not know it."""
+        row = self._db.read().execute("SELECT record FROM kernels WHERE kernel_id = ?", (kernel_id,)).fetchone()
+        if row is None:
+            raise KernelNotFound(kernel_id)
+        return KernelRecord.model_validate_json(row[0])
+
+    def find(self, kernel_id: str) -> KernelRecord | None:
+        try:
+            return self.get(kernel_id)
+        except KernelNotFound:
+            return None
+
+    def put(self, rec: KernelRecord) -> None:
+        with self._db.transaction() as conn:
+            conn.execute(
+                "INSERT INTO kernels (kernel_id, session_id, state, record) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT(kernel_id) DO UPDATE SET session_id=excluded.session_id, "
+                "state=excluded.state, record=excluded.record",
+                (rec.kernel_id, rec.session_id, rec.state.value, rec.model_dump_json()),
+            )
+
+    def add_new(self, rec: KernelRecord) -> bool:
+        """Insert `rec` unless the kernel id is already known; False when it was (a redelivery)."""
+        with self._db.transaction() as conn:
+            cur = conn.execute(
+                "INSERT OR IGNORE INTO kernels (kernel_id, session_id, state, record) VALUES (?, ?, ?, ?)",
+                (rec.kernel_id, rec.session_id, rec.state.value, rec.model_dump_json()),
+            )
+            return cur.rowcount == 1
+
+    def remove(self, kernel_id: str) -> None:
+        with self._db.transaction() as conn:
+            conn.execute("DELETE FROM kernels WHERE kernel_id = ?", (kernel_id,))
+
+    def all(self) -> list[KernelRecord]:
+        rows = self._db.read().execute("SELECT record FROM kernels ORDER BY kernel_id").fetchall()
+        return [KernelRecord.model_validate_json(r[0]) for r in rows]
+
+    def ids(self) -> set[str]:
+        return {r[0] for r in self._db.read().execute("SELECT kernel_id FROM kernels").fetchall()}
