@@ -13,6 +13,11 @@ from worker.config import load_settings
 TASK_MODULES = [
     "tasks.system",
     "tasks.networks",
+    "tasks.kernels",
+    "tasks.lifecycle",
+    "tasks.execution",
+    "tasks.files",
+    "tasks.images",
 ]
 
 _settings = load_settings()

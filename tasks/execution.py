@@ -1,0 +1,1 @@
+"""Tasks: execution (see docs/architecture.md)."""

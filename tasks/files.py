@@ -1,0 +1,1 @@
+"""Tasks: files (see docs/architecture.md)."""

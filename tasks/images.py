@@ -1,0 +1,1 @@
+"""Tasks: images (see docs/architecture.md)."""

@@ -1,0 +1,1 @@
+"""Tasks: kernels (see docs/architecture.md)."""

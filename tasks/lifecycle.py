@@ -1,0 +1,1 @@
+"""Tasks: lifecycle (see docs/architecture.md)."""
