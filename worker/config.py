@@ -63,6 +63,9 @@ class AgentSettings(BaseSettings):
     runner_handshake_timeout: float = Field(default=30.0, gt=0)
     docker_timeout: float = Field(default=60.0, gt=0)
     stop_grace: float = Field(default=2.0, ge=0)
+    image_pull_timeout: float = Field(default=7200.0, gt=0)
+    image_push_timeout: float = Field(default=7200.0, gt=0)
+    image_commit_timeout: float = Field(default=3600.0, gt=0)
     # [resource]
     reserved_cpu: int = Field(default=0, ge=0)
     reserved_mem: int = Field(default=256 << 20, ge=0)
