@@ -49,6 +49,22 @@ class ImageNotAvailable(AgentError, RuntimeError):
     """The image is not on the host and cannot be pulled."""
 
 
+class ImagePullFailed(AgentError, RuntimeError):
+    """Pulling an image from its registry failed or ran past its timeout."""
+
+
+class ImagePushFailed(AgentError, RuntimeError):
+    """Pushing an image was refused (credentials, registry error) or ran past its timeout."""
+
+
+class CommitFailed(AgentError, RuntimeError):
+    """Committing or exporting a kernel's container failed; nothing of it was kept."""
+
+
+class OutsideCommitPath(AgentError, PermissionError):
+    """A commit's subdir or filename resolves outside the configured commit path."""
+
+
 class KernelCreationFailed(AgentError, RuntimeError):
     """A kernel could not be created; everything made for it was torn down."""
 
