@@ -1,1 +1,79 @@
-"""Tasks: execution (see docs/architecture.md)."""
+"""Tasks: running code in kernels (execute, interrupt, completions, ping, logs, services, batch)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tasks.agent_task import agent_task
+from tasks.contract import (
+    ExecuteReq,
+    GetCompletionsReq,
+    KernelReq,
+    ShutdownServiceReq,
+    StartServiceReq,
+    TriggerBatchExecutionReq,
+)
+from worker import batch_execution, execution, kernel_services
+from worker.host import host
+
+
+@agent_task("agent.execute", ExecuteReq)
+def execute(req: ExecuteReq) -> dict[str, Any]:
+    """Start, continue or feed input to a run; returns the output gathered within flush_timeout."""
+    return execution.execute(host(), req)
+
+
+@agent_task("agent.interrupt_kernel", KernelReq)
+def interrupt_kernel(req: KernelReq) -> None:
+    """Raise KeyboardInterrupt in the kernel's running code."""
+    execution.interrupt(host(), req.kernel_id)
+
+
+@agent_task("agent.cancel_run", KernelReq)
+def cancel_run(req: KernelReq) -> bool:
+    """Kill the kernel's current run and drop its buffered output (agentctl's ^C ^C)."""
+    return execution.cancel_run(host(), req.kernel_id)
+
+
+@agent_task("agent.get_completions", GetCompletionsReq)
+def get_completions(req: GetCompletionsReq) -> dict[str, Any]:
+    """Completions of the end of `text` in the kernel's namespace."""
+    return execution.completions(host(), req)
+
+
+@agent_task("agent.ping_kernel", KernelReq)
+def ping_kernel(req: KernelReq) -> dict[str, float] | None:
+    """The runner's start time and round trip, or None when the kernel does not answer."""
+    return execution.ping(host(), req.kernel_id)
+
+
+@agent_task("agent.get_logs", KernelReq)
+def get_logs(req: KernelReq) -> dict[str, str]:
+    """The kernel container's stdout and stderr."""
+    return execution.container_logs(host(), req.kernel_id)
+
+
+@agent_task("agent.start_service", StartServiceReq)
+def start_service(req: StartServiceReq) -> dict[str, Any]:
+    """Start a service declared by the kernel's image; waits until its port opens."""
+    return kernel_services.start(host(), req)
+
+
+@agent_task("agent.shutdown_service", ShutdownServiceReq)
+def shutdown_service(req: ShutdownServiceReq) -> None:
+    """Stop a service; failures are logged, never raised."""
+    kernel_services.shutdown(host(), req)
+
+
+@agent_task("agent.trigger_batch_execution", TriggerBatchExecutionReq)
+def trigger_batch_execution(req: TriggerBatchExecutionReq) -> None:
+    """Queue the batch run on this host and return at once; the outcome comes as session events."""
+    run_batch_execution.apply_async(kwargs=req.model_dump(), queue=host().settings.queue,
+                                    routing_key=host().settings.queue)
+
+
+# At most once: a redelivered batch run would run the session's code twice.
+@agent_task("agent.run_batch_execution", TriggerBatchExecutionReq, acks_late=False)
+def run_batch_execution(req: TriggerBatchExecutionReq) -> None:
+    """Run a batch session's code to its end (started by trigger_batch_execution)."""
+    batch_execution.run_batch(host(), req)

@@ -102,3 +102,11 @@ def as_spec_error(exc: BaseException) -> Exception:
         return kind(str(exc))
     detail = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
     return kind(f"{type(exc).__name__}: {detail}")
+
+
+class KernelUnavailable(AgentError, RuntimeError):
+    """Code cannot run in the kernel: it is unknown here, or its container is not running."""
+
+
+class CodeTooLarge(AgentError, ValueError):
+    """Code (or input text) sent to a kernel is over `max_code_size`."""

@@ -14,6 +14,14 @@ class RunnerUnavailable(AgentError, RuntimeError):
     """The kernel's runner did not answer."""
 
 
+class RunnerRefused(AgentError, RuntimeError):
+    """The runner understood the request and declined it; `kind` says why (busy, no-run, ...)."""
+
+    def __init__(self, kind: str, message: str) -> None:
+        super().__init__(message)
+        self.kind = kind
+
+
 class RunnerClient:
     def __init__(self, socket_path: Path) -> None:
         self.socket_path = socket_path
@@ -25,17 +33,21 @@ class RunnerClient:
                 s.settimeout(timeout)
                 s.connect(str(self.socket_path))
                 s.sendall((json.dumps({"op": op, **payload}) + "\n").encode())
-                data = b""
-                while not data.endswith(b"\n"):
-                    chunk = s.recv(1 << 16)
+                chunks: list[bytes] = []
+                while True:
+                    chunk = s.recv(1 << 18)
                     if not chunk:
                         break
-                    data += chunk
+                    chunks.append(chunk)
+                    if chunk.endswith(b"\n"):
+                        break
         except OSError as e:
             raise RunnerUnavailable(f"runner at {self.socket_path} did not answer {op!r}: {e}") from None
-        if not data:
+        data = b"".join(chunks)
+        if not data.endswith(b"\n"):
             raise RunnerUnavailable(f"runner at {self.socket_path} closed the connection on {op!r}")
         reply: dict[str, Any] = json.loads(data)
         if not reply.get("ok"):
-            raise RunnerUnavailable(f"runner refused {op!r}: {reply.get('error')}")
+            kind = str(reply.get("kind", "error"))
+            raise RunnerRefused(kind, f"runner refused {op!r}: {reply.get('error')}")
         return reply

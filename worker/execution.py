@@ -1,0 +1,154 @@
+"""Running code in a kernel: execute, interrupt, completions and ping, through the kernel's runner.
+
+The runner holds every run's state and output buffer (runner/runs.py); the agent keeps nothing
+per run in memory, so any worker thread, or a restarted agent, can `continue` any run.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+import docker.errors
+
+from tasks.contract import ExecuteReq, GetCompletionsReq, LifecycleReason
+from worker.errors import CodeTooLarge, KernelNotFound, KernelUnavailable
+from worker.events.models import (
+    ExecutionCancelled,
+    ExecutionFinished,
+    ExecutionStarted,
+    ExecutionTimeout,
+    KernelTerminated,
+)
+from worker.host import Host
+from worker.runner_client import RunnerClient, RunnerUnavailable
+from worker.state.kernels import KernelRecord, KernelState
+
+log = logging.getLogger(__name__)
+
+REPLY_MARGIN = 30.0  # seconds beyond flush_timeout to wait for the runner's reply
+
+
+def check_code_size(h: Host, text: str, what: str = "code") -> None:
+    size = len(text.encode())
+    if size > h.settings.max_code_size:
+        raise CodeTooLarge(f"{what} is {size} bytes, over max_code_size ({h.settings.max_code_size} bytes)")
+
+
+def runnable_kernel(h: Host, kernel_id: str) -> KernelRecord:
+    """The kernel's record if code can be sent to it; KernelUnavailable (a RuntimeError) if not."""
+    try:
+        record = h.registry.get(kernel_id)
+    except KernelNotFound as e:
+        raise KernelUnavailable(str(e)) from None
+    if record.state is not KernelState.RUNNING:
+        raise KernelUnavailable(f"kernel {kernel_id} is {record.state.value}, not running")
+    return record
+
+
+def explain_unreachable(h: Host, record: KernelRecord, err: Exception) -> Exception:
+    """Why the runner did not answer: a dead container yields kernel_terminated and a clear error."""
+    state: dict[str, Any] | None = None
+    if record.container_id:
+        try:
+            state = h.docker.containers.get(record.container_id).attrs["State"]
+        except docker.errors.NotFound:
+            state = None
+    if state is not None and state.get("Running"):
+        return err
+    exit_code = int(state.get("ExitCode", -1)) if state else -1
+    h.events.produce(KernelTerminated(kernel_id=record.kernel_id, session_id=record.session_id,
+                                      reason=LifecycleReason.SELF_TERMINATED.value, exit_code=exit_code,
+                                      detail="container gone" if state is None else "container exited"))
+    what = "is gone" if state is None else f"has exited with code {exit_code}"
+    return KernelUnavailable(f"kernel {record.kernel_id} cannot run code: its container {what}")
+
+
+def request_destroy(h: Host, record: KernelRecord, reason: LifecycleReason) -> None:
+    """Ask this host's lifecycle code to destroy the kernel (the `agent.destroy_kernel` task)."""
+    from worker.app import app
+
+    app.send_task("agent.destroy_kernel", queue=h.settings.queue, routing_key=h.settings.queue,
+                  kwargs={"kernel_id": record.kernel_id, "session_id": record.session_id,
+                          "reason": reason.value})
+
+
+def execute(h: Host, req: ExecuteReq) -> dict[str, Any]:
+    """One step of a run: start (query/batch), feed input, or continue; returns the runner's result."""
+    check_code_size(h, req.code)
+    record = runnable_kernel(h, req.kernel_id)
+    session_id = req.session_id
+    h.events.produce(ExecutionStarted(session_id=session_id))
+    runner = RunnerClient(record.runner_socket)
+    try:
+        reply = runner.request("execute", timeout=req.flush_timeout + REPLY_MARGIN, run_id=req.run_id,
+                               mode=req.mode, code=req.code, opts=req.opts, flush_timeout=req.flush_timeout)
+    except RunnerUnavailable as e:
+        h.events.produce(ExecutionCancelled(session_id=session_id))
+        raise explain_unreachable(h, record, e) from None
+    reply.pop("ok", None)
+    status = reply["status"]
+    if status == "finished":
+        h.events.produce(ExecutionFinished(session_id=session_id))
+    elif status == "exec-timeout":
+        h.events.produce(ExecutionTimeout(session_id=session_id))
+        request_destroy(h, record, LifecycleReason.EXEC_TIMEOUT)
+    reply["files"] = []  # kept for API backward-compatibility
+    return reply
+
+
+def cancel_run(h: Host, kernel_id: str) -> bool:
+    """Kill the kernel's current run and drop its output; False when there was none."""
+    record = runnable_kernel(h, kernel_id)
+    return bool(RunnerClient(record.runner_socket).request("cancel").get("cancelled"))
+
+
+def interrupt(h: Host, kernel_id: str) -> None:
+    """KeyboardInterrupt in the running query code (SIGINT to a batch command); the kernel stays."""
+    record = h.registry.get(kernel_id)
+    try:
+        RunnerClient(record.runner_socket).request("interrupt")
+    except RunnerUnavailable as e:
+        raise explain_unreachable(h, record, e) from None
+
+
+def completions(h: Host, req: GetCompletionsReq) -> dict[str, Any]:
+    """Names that complete the end of `text`, from the kernel's live namespace."""
+    check_code_size(h, req.text, "text")
+    record = h.registry.get(req.kernel_id)
+    try:
+        runner = RunnerClient(record.runner_socket)
+        reply = runner.request("complete", timeout=15.0, text=req.text, opts=req.opts)
+    except RunnerUnavailable as e:
+        log.warning("completion in kernel %s failed: %s", req.kernel_id, e)
+        return {"status": "failed", "error": str(e), "suggestions": []}
+    return {"status": reply["status"], "suggestions": reply["suggestions"]}
+
+
+def ping(h: Host, kernel_id: str) -> dict[str, float] | None:
+    """The runner's start time and the round trip in seconds; None when it does not answer."""
+    record = h.registry.find(kernel_id)
+    if record is None:
+        log.info("ping_kernel: kernel %s is not known here", kernel_id)
+        return None
+    t0 = time.perf_counter()
+    try:
+        reply = RunnerClient(record.runner_socket).request("status", timeout=5.0)
+    except RunnerUnavailable as e:
+        log.info("ping_kernel: %s", e)
+        return None
+    return {"started_at": float(reply["started_at"]), "rtt": time.perf_counter() - t0}
+
+
+def container_logs(h: Host, kernel_id: str) -> dict[str, str]:
+    """Everything the kernel's container wrote to stdout and stderr."""
+    record = h.registry.get(kernel_id)
+    if not record.container_id:
+        raise KernelUnavailable(f"kernel {kernel_id} has no container yet")
+    try:
+        raw = h.docker.containers.get(record.container_id).logs(stdout=True, stderr=True)
+    except docker.errors.NotFound:
+        gone = record.container_id[:12]
+        raise KernelUnavailable(f"kernel {kernel_id}'s container {gone} is gone") from None
+    return {"logs": raw.decode("utf-8", "replace")}
