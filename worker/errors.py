@@ -81,6 +81,14 @@ class ArchiveTooLarge(AgentError, ValueError):
     """A file or archive is over the configured size limit."""
 
 
+class NotASingleFile(AgentError, ValueError):
+    """download_single was pointed at something other than one regular file."""
+
+
+class FileOperationFailed(AgentError, RuntimeError):
+    """A file operation in a kernel's work directory failed on the host (missing path, OS error)."""
+
+
 class AgentUnavailable(AgentError, RuntimeError):
     """No live worker consumes the host's queue."""
 
