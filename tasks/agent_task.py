@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from celery import Task
+from celery.exceptions import TaskPredicate
 from pydantic import BaseModel, ValidationError
 
 from worker.app import app
@@ -49,23 +50,40 @@ def to_json(value: Any) -> Any:
     return value
 
 
-def agent_task(name: str, request: type[Req], **options: Any) -> Callable[[Callable[[Req], Any]], Task]:
-    """Register `fn(request_model) -> result` as the Celery task `name` taking keyword arguments."""
+def spec_errors(name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Run `fn`, turning its errors into the spec's builtin types (Celery's own signals pass)."""
 
-    def decorate(fn: Callable[[Req], Any]) -> Task:
-        @functools.wraps(fn)
-        def run(*args: Any, **kwargs: Any) -> Any:
-            try:
-                if args:
-                    raise InvalidInput(f"{name} takes keyword arguments only, got {len(args)} positional")
-                return to_json(fn(parse_request(name, request, kwargs)))
-            except AgentError as exc:
-                log.info("%s refused: %s", name, exc)
-                raise as_spec_error(exc) from None
-            except Exception as exc:
-                log.exception("%s failed", name)
-                raise as_spec_error(exc) from None
+    @functools.wraps(fn)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except TaskPredicate:  # Ignore (from Task.replace), Retry, Reject: Celery's control flow
+            raise
+        except AgentError as exc:
+            log.info("%s refused: %s", name, exc)
+            raise as_spec_error(exc) from None
+        except Exception as exc:
+            log.exception("%s failed", name)
+            raise as_spec_error(exc) from None
 
+    return run
+
+
+def agent_task(name: str, request: type[Req], **options: Any) -> Callable[[Callable[..., Any]], Task]:
+    """Register `fn(request_model) -> result` as the Celery task `name` taking keyword arguments
+    (`fn(task, request_model)` with `bind=True`)."""
+
+    def decorate(fn: Callable[..., Any]) -> Task:
+        bound = options.get("bind", False)
+
+        def validated(*args: Any, **kwargs: Any) -> Any:
+            head, rest = (args[:1], args[1:]) if bound else ((), args)
+            if rest:
+                raise InvalidInput(f"{name} takes keyword arguments only, got {len(rest)} positional")
+            return to_json(fn(*head, parse_request(name, request, kwargs)))
+
+        run = spec_errors(name, validated)
+        run.__name__, run.__doc__ = fn.__name__, fn.__doc__
         run.__annotations__ = {}  # keep Celery's pydantic integration out of it
         return app.task(name=name, **options)(run)
 

@@ -14,6 +14,7 @@ import redis
 
 from worker.config import AgentSettings, load_settings
 from worker.events.producer import EventProducer
+from worker.kernels.services import KernelServices
 from worker.state.db import StateDB
 from worker.state.kernels import KernelRegistry
 
@@ -47,13 +48,18 @@ class Host:
     def registry(self) -> KernelRegistry:
         return KernelRegistry(self.db)
 
+    @cached_property
+    def kernels(self) -> KernelServices:
+        return KernelServices.build(self.settings, self.docker, self.db, self.registry, self.events)
+
     def close(self) -> None:
         """Close every connection this object opened."""
         for name in ("docker", "redis"):
             conn = self.__dict__.pop(name, None)
             if conn is not None:
                 conn.close()
-        self.__dict__.pop("events", None)
+        for name in ("events", "kernels"):
+            self.__dict__.pop(name, None)
 
 
 _current: Host | None = None

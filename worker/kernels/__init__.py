@@ -1,0 +1,1 @@
+"""Kernel creation and destruction on top of the stage pipeline."""

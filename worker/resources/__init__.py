@@ -1,0 +1,1 @@
+"""Resource slots of this host (cpu, mem, accelerators) and their allocation to kernels."""

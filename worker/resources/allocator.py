@@ -1,0 +1,133 @@
+"""All-or-nothing allocation of cores, memory, mock devices and host ports, in the state database.
+
+Every allocation is one transaction, so concurrent creations can never double-allocate, and a
+crash never leaves half an allocation. Release is by kernel id and safe to repeat.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+from worker.errors import ResourceExhausted
+from worker.resources.slots import SlotRequest
+from worker.state.db import StateDB
+
+CPU_OVERCOMMIT = 4  # kernels per core: cores are pinned with cpusets, shared like Backend.AI's cpu shares
+
+
+@dataclass(frozen=True)
+class HostCapacity:
+    cores: tuple[int, ...]
+    mem: int
+    mock_devices: tuple[str, ...] = ()
+
+    @classmethod
+    def detect(cls, reserved_cpu: int, reserved_mem: int, mock_devices: tuple[str, ...] = ()) -> HostCapacity:
+        cores = tuple(sorted(os.sched_getaffinity(0)))
+        if reserved_cpu and len(cores) > reserved_cpu:
+            cores = cores[reserved_cpu:]
+        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+        return cls(cores=cores, mem=max(total - reserved_mem, 0), mock_devices=mock_devices)
+
+
+@dataclass(frozen=True)
+class Allocation:
+    cores: list[int] = field(default_factory=list)
+    mem: int = 0
+    mock_devices: list[str] = field(default_factory=list)
+
+
+class Allocator:
+    def __init__(self, db: StateDB, capacity: HostCapacity) -> None:
+        self._db = db
+        self.capacity = capacity
+
+    def allocate(self, kernel_id: str, req: SlotRequest) -> Allocation:
+        """Reserve what `req` asks for, or raise ResourceExhausted having reserved nothing."""
+        cap = self.capacity
+        if req.cpu > len(cap.cores):
+            raise ResourceExhausted(f"kernel asks for {req.cpu} cores; this host has {len(cap.cores)}")
+        with self._db.transaction() as conn:
+            existing = self._load(conn, kernel_id)
+            if existing is not None:
+                return existing  # a redelivered step: the allocation is already there
+            used_mem = conn.execute("SELECT COALESCE(SUM(amount), 0) FROM allocations WHERE slot='mem'").fetchone()[0]
+            if used_mem + req.mem > cap.mem:
+                raise ResourceExhausted(
+                    f"kernel asks for {req.mem} bytes of memory; {max(cap.mem - int(used_mem), 0)} of "
+                    f"{cap.mem} are free")
+            load = dict.fromkeys(cap.cores, 0.0)
+            for core, amount in conn.execute("SELECT device_id, amount FROM allocations WHERE slot='cpu'"):
+                if int(core) in load:
+                    load[int(core)] += amount
+            cores = sorted(sorted(load, key=lambda c: (load[c], c))[: req.cpu])
+            if any(load[c] + 1 > CPU_OVERCOMMIT for c in cores):
+                raise ResourceExhausted(f"no {req.cpu} cores with room left (each core takes "
+                                        f"{CPU_OVERCOMMIT} kernels)")
+            taken = {r[0] for r in conn.execute("SELECT device_id FROM allocations WHERE slot='mock.device'")}
+            free_devices = [d for d in cap.mock_devices if d not in taken]
+            if req.mock_devices > len(free_devices):
+                raise ResourceExhausted(f"kernel asks for {req.mock_devices} mock devices; "
+                                        f"{len(free_devices)} of {len(cap.mock_devices)} are free")
+            devices = free_devices[: req.mock_devices]
+            rows = [(kernel_id, "cpu", str(c), 1.0) for c in cores]
+            rows.append((kernel_id, "mem", "root", float(req.mem)))
+            rows += [(kernel_id, "mock.device", d, 1.0) for d in devices]
+            conn.executemany("INSERT INTO allocations VALUES (?, ?, ?, ?)", rows)
+        return Allocation(cores=cores, mem=req.mem, mock_devices=devices)
+
+    def release(self, kernel_id: str) -> None:
+        with self._db.transaction() as conn:
+            conn.execute("DELETE FROM allocations WHERE kernel_id = ?", (kernel_id,))
+
+    def of(self, kernel_id: str) -> Allocation | None:
+        with self._db.transaction() as conn:
+            return self._load(conn, kernel_id)
+
+    def kernels(self) -> set[str]:
+        return {r[0] for r in self._db.read().execute("SELECT DISTINCT kernel_id FROM allocations")}
+
+    @staticmethod
+    def _load(conn: object, kernel_id: str) -> Allocation | None:
+        rows = conn.execute(  # type: ignore[attr-defined]
+            "SELECT slot, device_id, amount FROM allocations WHERE kernel_id = ?", (kernel_id,)).fetchall()
+        if not rows:
+            return None
+        return Allocation(
+            cores=sorted(int(d) for s, d, _ in rows if s == "cpu"),
+            mem=int(sum(a for s, _, a in rows if s == "mem")),
+            mock_devices=sorted(d for s, d, _ in rows if s == "mock.device"),
+        )
+
+
+class PortPool:
+    """Host ports for kernels' published services, from the configured range."""
+
+    def __init__(self, db: StateDB, low: int, high: int) -> None:
+        self._db = db
+        self.low, self.high = low, high
+
+    def take(self, kernel_id: str, count: int) -> list[int]:
+        if count == 0:
+            return []
+        with self._db.transaction() as conn:
+            mine = [r[0] for r in conn.execute(
+                "SELECT port FROM host_ports WHERE kernel_id = ? ORDER BY port", (kernel_id,))]
+            if len(mine) >= count:
+                return mine[:count]  # a redelivered step
+            used = {r[0] for r in conn.execute("SELECT port FROM host_ports")}
+            free = (p for p in range(self.low, self.high + 1) if p not in used)
+            ports = [p for _, p in zip(range(count - len(mine)), free, strict=False)]
+            if len(ports) < count - len(mine):
+                raise ResourceExhausted(f"no {count} free host ports left in {self.low}-{self.high}")
+            conn.executemany("INSERT INTO host_ports (port, kernel_id) VALUES (?, ?)",
+                             [(p, kernel_id) for p in ports])
+        return mine + ports
+
+    def release(self, kernel_id: str) -> None:
+        with self._db.transaction() as conn:
+            conn.execute("DELETE FROM host_ports WHERE kernel_id = ?", (kernel_id,))
+
+    def kernels(self) -> set[str]:
+        return {r[0] for r in self._db.read().execute("SELECT DISTINCT kernel_id FROM host_ports")}

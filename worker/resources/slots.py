@@ -1,0 +1,72 @@
+"""Parsing and checking the resource slots a kernel asks for."""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+
+from worker.errors import UnsupportedResource
+
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgtp]?)i?b?\s*$", re.IGNORECASE)
+_UNITS = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40, "p": 1 << 50}
+KNOWN_SLOTS = ("cpu", "mem", "mock.device")
+
+
+def parse_bytes(value: float | str) -> int:
+    """`"256m"`, `"1g"`, `"1.5GiB"` or a number of bytes."""
+    if isinstance(value, (int, float)):
+        return int(value)
+    m = _SIZE.match(value)
+    if not m:
+        raise ValueError(f"{value!r} is not a size (e.g. 268435456, '256m', '1g')")
+    return int(float(m.group(1)) * _UNITS[m.group(2).lower()])
+
+
+def parse_count(value: float | str) -> float:
+    try:
+        n = float(value)
+    except ValueError:
+        raise ValueError(f"{value!r} is not a number") from None
+    if n < 0 or not math.isfinite(n):
+        raise ValueError(f"{value!r} must be a non-negative number")
+    return n
+
+
+@dataclass(frozen=True)
+class SlotRequest:
+    """What one kernel asks for: whole cores (rounded up), bytes of memory, mock devices."""
+
+    cpu: int
+    mem: int
+    mock_devices: int
+
+    def as_slots(self) -> dict[str, str]:
+        return {"cpu": str(self.cpu), "mem": str(self.mem), "mock.device": str(self.mock_devices)}
+
+
+def parse_slots(slots: dict[str, float | str], known: tuple[str, ...] = KNOWN_SLOTS) -> SlotRequest:
+    """Validate a kernel's `resource_slots`; unknown slots with a non-zero amount are refused."""
+    for name, amount in slots.items():
+        if name in known:
+            continue
+        try:
+            asked_for_none = parse_count(amount) == 0
+        except ValueError:
+            asked_for_none = False
+        if not asked_for_none:
+            raise UnsupportedResource(f"resource slot {name!r} is not available on this host "
+                                      f"(known: {', '.join(known)})")
+    if "cpu" not in slots or "mem" not in slots:
+        raise UnsupportedResource("resource_slots must include 'cpu' and 'mem'")
+    try:
+        cpu = math.ceil(parse_count(slots["cpu"]))
+        mem = parse_bytes(slots["mem"])
+        mock = math.ceil(parse_count(slots.get("mock.device", 0)))
+    except ValueError as e:
+        raise UnsupportedResource(f"resource_slots: {e}") from None
+    if cpu < 1:
+        raise UnsupportedResource("resource_slots.cpu must be at least 1 core")
+    if mem < 64 << 20:
+        raise UnsupportedResource(f"resource_slots.mem must be at least 64 MiB, got {mem} bytes")
+    return SlotRequest(cpu=cpu, mem=mem, mock_devices=mock)

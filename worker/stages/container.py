@@ -1,0 +1,169 @@
+"""ContainerCreation (create and start the kernel's container) and ContainerVerification (the
+runner answers its handshake in time)."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import docker
+from docker.errors import APIError, NotFound
+from docker.types import Mount
+from pydantic import BaseModel
+
+from tasks.contract import ServicePort
+from worker.errors import KernelCreationFailed, KernelStartFailed
+from worker.runner_client import RunnerClient, RunnerUnavailable
+from worker.stages.base import Nothing, Provisioner
+from worker.stages.context import MountSpec
+
+KERNEL_ID_LABEL = "ai.backend.kernel-id"
+SESSION_ID_LABEL = "ai.backend.session-id"
+OWNER_LABEL = "ai.backend.owner"
+
+
+def container_name(kernel_id: str) -> str:
+    return f"kernel.{kernel_id}"
+
+
+@dataclass(frozen=True)
+class ContainerSpec:
+    kernel_id: str
+    session_id: str
+    agent_id: str
+    image_id: str
+    command: list[str]
+    environ: dict[str, str]
+    mounts: list[MountSpec]
+    uid: int
+    gid: int
+    supplementary_gids: list[int]
+    hostname: str
+    cores: list[int]
+    mem: int
+    service_ports: list[ServicePort]
+    bind_host: str
+    network: str | None
+    alias: str | None
+    extra_labels: dict[str, str] = field(default_factory=dict)
+    pids_limit: int = 4096
+
+
+class ContainerInfo(BaseModel):
+    container_id: str | None = None
+    kernel_id: str = ""
+
+
+class ContainerCreationProvisioner(Provisioner[ContainerSpec, ContainerInfo]):
+    name = "container_creation"
+    resource_type = ContainerInfo
+
+    def __init__(self, client: docker.DockerClient, stop_grace: float = 2.0) -> None:
+        self._docker = client
+        self._stop_grace = stop_grace
+
+    def find(self, kernel_id: str) -> str | None:
+        """The id of a container already made for this kernel (a redelivered step)."""
+        found = self._docker.api.containers(all=True, filters={"label": f"{KERNEL_ID_LABEL}={kernel_id}"})
+        return found[0]["Id"] if found else None
+
+    def setup(self, spec: ContainerSpec) -> ContainerInfo:
+        api = self._docker.api
+        cid = self.find(spec.kernel_id)
+        if cid is None:
+            cid = self._create(spec)
+        try:
+            api.start(cid)
+        except APIError as e:
+            self.teardown(ContainerInfo(container_id=cid))
+            raise KernelCreationFailed(f"container of kernel {spec.kernel_id} did not start: "
+                                       f"{e.explanation or e}") from None
+        return ContainerInfo(container_id=cid, kernel_id=spec.kernel_id)
+
+    def _create(self, spec: ContainerSpec) -> str:
+        api = self._docker.api
+        ports = {sp.container_ports[0]: (spec.bind_host, sp.host_ports[0]) for sp in spec.service_ports}
+        host_config = api.create_host_config(
+            mounts=[Mount(target=m.target, source=m.source, type=m.type, read_only=m.read_only)
+                    for m in spec.mounts],
+            port_bindings=ports,
+            cpuset_cpus=",".join(map(str, spec.cores)),
+            nano_cpus=len(spec.cores) * 1_000_000_000,
+            mem_limit=spec.mem,
+            memswap_limit=spec.mem,
+            pids_limit=spec.pids_limit,
+            security_opt=["no-new-privileges"],
+            cap_drop=["ALL"],
+            privileged=False,
+            init=True,
+            group_add=[str(g) for g in spec.supplementary_gids] or None,
+            network_mode=spec.network or "bridge",
+        )
+        networking = None
+        if spec.network:
+            networking = api.create_networking_config({
+                spec.network: api.create_endpoint_config(aliases=[spec.alias] if spec.alias else None)})
+        labels = {KERNEL_ID_LABEL: spec.kernel_id, SESSION_ID_LABEL: spec.session_id,
+                  OWNER_LABEL: spec.agent_id, **spec.extra_labels}
+        try:
+            created = api.create_container(
+                image=spec.image_id, command=spec.command, name=container_name(spec.kernel_id),
+                hostname=spec.hostname, user=f"{spec.uid}:{spec.gid}", environment=spec.environ,
+                labels=labels, working_dir="/home/work", ports=list(ports), host_config=host_config,
+                networking_config=networking, stop_signal="SIGTERM",
+            )
+        except APIError as e:
+            raise KernelCreationFailed(f"container of kernel {spec.kernel_id} could not be created: "
+                                       f"{e.explanation or e}") from None
+        return str(created["Id"])
+
+    def teardown(self, resource: ContainerInfo) -> None:
+        if resource.container_id is None:
+            return
+        try:
+            self._docker.api.remove_container(resource.container_id, force=True, v=True)
+        except NotFound:
+            pass
+
+
+@dataclass(frozen=True)
+class VerificationSpec:
+    container_id: str
+    socket_path: Path
+    timeout: float
+
+
+class ContainerVerificationProvisioner(Provisioner[VerificationSpec, Nothing]):
+    """Waits for the runner's `status` handshake; a container that exits or a runner that stays
+    silent past the timeout is a start failure."""
+
+    name = "container_verification"
+    resource_type = Nothing
+    poll_interval = 0.02
+
+    def __init__(self, client: docker.DockerClient) -> None:
+        self._docker = client
+
+    def setup(self, spec: VerificationSpec) -> Nothing:
+        deadline = time.monotonic() + spec.timeout
+        runner = RunnerClient(spec.socket_path)
+        next_state_check = 0.0
+        while True:
+            if spec.socket_path.exists():
+                try:
+                    runner.request("status", timeout=max(0.5, deadline - time.monotonic()))
+                    return Nothing()
+                except RunnerUnavailable:
+                    pass
+            now = time.monotonic()
+            if now >= next_state_check:  # the container may have died: say so instead of waiting
+                state = self._docker.api.inspect_container(spec.container_id)["State"]
+                if not state["Running"]:
+                    logs = self._docker.api.logs(spec.container_id, tail=20).decode(errors="replace").strip()
+                    raise KernelStartFailed(f"kernel container exited with code {state['ExitCode']} before its "
+                                            f"runner answered: {logs[-500:] or '(no output)'}")
+                next_state_check = now + 0.25
+            if now >= deadline:
+                raise KernelStartFailed(f"kernel runner did not answer its handshake within {spec.timeout:g} s")
+            time.sleep(self.poll_interval)

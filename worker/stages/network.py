@@ -1,0 +1,40 @@
+"""Network: the session's bridge network (made by the manager with create_local_network)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import docker
+from docker.errors import NotFound
+from pydantic import BaseModel
+
+from worker.errors import KernelCreationFailed
+from worker.stages.base import Provisioner
+
+
+@dataclass(frozen=True)
+class NetworkSpec:
+    network_name: str | None
+    alias: str
+
+
+class NetworkChoice(BaseModel):
+    network: str | None = None
+    alias: str | None = None
+
+
+class NetworkProvisioner(Provisioner[NetworkSpec, NetworkChoice]):
+    name = "network"
+    resource_type = NetworkChoice
+
+    def __init__(self, client: docker.DockerClient) -> None:
+        self._docker = client
+
+    def setup(self, spec: NetworkSpec) -> NetworkChoice:
+        if spec.network_name is None:
+            return NetworkChoice()
+        try:
+            self._docker.networks.get(spec.network_name)
+        except NotFound:
+            raise KernelCreationFailed(f"session network {spec.network_name!r} does not exist") from None
+        return NetworkChoice(network=spec.network_name, alias=spec.alias)

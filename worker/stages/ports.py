@@ -1,0 +1,66 @@
+"""ServicePorts: the image's services and preopen ports, each given a host port from the pool."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pydantic import BaseModel
+
+from tasks.contract import ServicePort
+from worker.errors import KernelCreationFailed
+from worker.resources.allocator import PortPool
+from worker.stages.base import Provisioner
+
+SERVICE_PORTS_LABEL = "ai.backend.service-ports"
+RESERVED_PORTS = frozenset({2000, 2001})
+
+
+def parse_service_ports(label: str) -> list[tuple[str, str, int]]:
+    """`"jupyter:http:8888,ssh:tcp:2200"` -> [(name, protocol, container port), ...]."""
+    result = []
+    for item in filter(None, (p.strip() for p in label.split(","))):
+        try:
+            name, protocol, port = item.split(":")
+            result.append((name, protocol, int(port)))
+        except ValueError:
+            raise KernelCreationFailed(f"bad {SERVICE_PORTS_LABEL} entry {item!r} (want name:protocol:port)") from None
+    return result
+
+
+@dataclass(frozen=True)
+class ServicePortsSpec:
+    kernel_id: str
+    image_label: str
+    preopen_ports: list[int]
+    is_main: bool
+
+
+class ServicePorts(BaseModel):
+    kernel_id: str = ""
+    ports: list[ServicePort] = []
+
+
+class ServicePortsProvisioner(Provisioner[ServicePortsSpec, ServicePorts]):
+    name = "service_ports"
+    resource_type = ServicePorts
+
+    def __init__(self, pool: PortPool) -> None:
+        self._pool = pool
+
+    def setup(self, spec: ServicePortsSpec) -> ServicePorts:
+        wanted = parse_service_ports(spec.image_label) if spec.is_main else []
+        taken = {p for _, _, p in wanted}
+        for port in spec.preopen_ports if spec.is_main else []:
+            if port in RESERVED_PORTS or port in taken:
+                raise KernelCreationFailed(f"preopen port {port} is reserved or already used by a service")
+            wanted.append((f"preopen-{port}", "preopen", port))
+            taken.add(port)
+        host_ports = self._pool.take(spec.kernel_id, len(wanted))
+        return ServicePorts(kernel_id=spec.kernel_id, ports=[
+            ServicePort(name=n, protocol=proto, container_ports=[cp], host_ports=[hp])
+            for (n, proto, cp), hp in zip(wanted, host_ports, strict=True)
+        ])
+
+    def teardown(self, resource: ServicePorts) -> None:
+        if resource.kernel_id:
+            self._pool.release(resource.kernel_id)

@@ -1,0 +1,45 @@
+"""Resource: reserve cores, memory and accelerator devices for the kernel."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pydantic import BaseModel
+
+from worker.resources.allocator import Allocator
+from worker.resources.slots import SlotRequest
+from worker.stages.base import Provisioner
+
+
+@dataclass(frozen=True)
+class ResourceSpec:
+    kernel_id: str
+    request: SlotRequest
+
+
+class AllocatedResources(BaseModel):
+    kernel_id: str = ""
+    cores: list[int] = []
+    mem: int = 0
+    mock_devices: list[str] = []
+
+    def resource_spec(self) -> dict[str, object]:
+        return {"slots": {"cpu": str(len(self.cores)), "mem": str(self.mem),
+                          "mock.device": str(len(self.mock_devices))},
+                "cpu_set": self.cores, "mem": self.mem, "mock_devices": self.mock_devices}
+
+
+class ResourceProvisioner(Provisioner[ResourceSpec, AllocatedResources]):
+    name = "resource"
+    resource_type = AllocatedResources
+
+    def __init__(self, allocator: Allocator) -> None:
+        self._allocator = allocator
+
+    def setup(self, spec: ResourceSpec) -> AllocatedResources:
+        a = self._allocator.allocate(spec.kernel_id, spec.request)
+        return AllocatedResources(kernel_id=spec.kernel_id, cores=a.cores, mem=a.mem, mock_devices=a.mock_devices)
+
+    def teardown(self, resource: AllocatedResources) -> None:
+        if resource.kernel_id:
+            self._allocator.release(resource.kernel_id)
