@@ -86,3 +86,37 @@ def events(redis_url: str, settings: AgentSettings) -> Iterator[EventLog]:
     log.reset()
     yield log
     log._redis.close()
+
+
+def kernel_config(image: str, **overrides: Any) -> dict[str, Any]:
+    """A minimal creation config for the local kernel image (1 core, 256 MiB)."""
+    config: dict[str, Any] = {"image": {"canonical": image, "is_local": True},
+                              "resource_slots": {"cpu": 1, "mem": "256m"}}
+    config.update(overrides)
+    return config
+
+
+@pytest.fixture
+def make_kernel(client: AgentClient, kernel_image: str) -> Iterator[Any]:
+    """`make_kernel(**config_overrides) -> KernelRecord`: a kernel made through the real pipeline,
+    destroyed after the test (if the test did not already)."""
+    import uuid
+
+    made: list[tuple[str, str]] = []
+
+    def make(**overrides: Any) -> Any:
+        kernel_id, session_id = str(uuid.uuid4()), str(uuid.uuid4())
+        made.append((kernel_id, session_id))
+        client.call("create_kernels", raw_session_id=session_id, raw_kernel_ids=[kernel_id],
+                    raw_configs=[kernel_config(kernel_image, **overrides)], timeout=120)
+        return host().registry.get(kernel_id)
+
+    yield make
+    for kernel_id, session_id in made:
+        client.call("destroy_kernel", kernel_id=kernel_id, session_id=session_id, suppress_events=True)
+
+
+@pytest.fixture
+def kernel(make_kernel: Any) -> Any:
+    """A running kernel (its KernelRecord), destroyed after the test."""
+    return make_kernel()
