@@ -30,9 +30,35 @@ def _plain_relative(path: str) -> str:
 SafeRelPath = Annotated[
     StrictStr, Field(pattern=r"^[A-Za-z0-9_.@+/-]{1,255}$"), AfterValidator(_plain_relative)
 ]
+# Docker's reference grammar (distribution/reference): [domain[:port]/]path[:tag][@digest].
+_PATH_COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
+_DOMAIN_COMPONENT = r"(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])"
+_DOMAIN = rf"{_DOMAIN_COMPONENT}(?:\.{_DOMAIN_COMPONENT})*(?::[0-9]{{1,5}})?"
+_IMAGE_NAME = rf"(?:{_DOMAIN}/)?{_PATH_COMPONENT}(?:/{_PATH_COMPONENT})*"
+_TAG = r"[\w][\w.-]{0,127}"
+_DIGEST = r"[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}"
+IMAGE_REF_RE = re.compile(rf"^(?P<name>{_IMAGE_NAME})(?::(?P<tag>{_TAG}))?(?:@(?P<digest>{_DIGEST}))?$")
+
+
+def _image_reference(ref: str) -> str:
+    m = IMAGE_REF_RE.match(ref)
+    if m is None or len(m["name"]) > 255:
+        raise ValueError(f"{ref!r} is not a valid image reference ([registry[:port]/]name[:tag][@digest])")
+    return ref
+
+
+def _taggable_reference(ref: str) -> str:
+    if "@" in _image_reference(ref):
+        raise ValueError(f"{ref!r} must be a name with an optional tag, not a digest reference")
+    return ref
+
+
 ImageName = Annotated[
-    StrictStr,
-    Field(pattern=r"^[a-z0-9]+([._:/@-][A-Za-z0-9_.-]+)*$", max_length=512, description="an image reference"),
+    StrictStr, Field(max_length=512, description="an image reference"), AfterValidator(_image_reference)
+]
+# What a commit may name its image: a repository with an optional tag (a digest cannot be given).
+TaggableImageName = Annotated[
+    StrictStr, Field(max_length=512, description="repository[:tag]"), AfterValidator(_taggable_reference)
 ]
 
 
@@ -119,15 +145,23 @@ class CheckAndPullReq(Request):
     image_configs: dict[ImageName, ImageConfig] = Field(min_length=1)
 
 
+class PullImageReq(Request):
+    """The background pull that check_and_pull starts for one image."""
+
+    image: ImageName
+    config: ImageConfig
+
+
 class PushImageReq(Request):
     image_ref: ImageRef
     registry_conf: ImageRegistry
-    timeout: float | None = Field(default=None, gt=0)
+    timeout: float | None = Field(default=None, gt=0)  # None: the agent's image_push_timeout
 
 
 class PurgeImagesReq(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
-    image_canonicals: list[ImageName] = Field(min_length=1, validation_alias=AliasChoices("image_canonicals", "images"))
+    image_canonicals: list[ImageName] = Field(
+        min_length=1, validation_alias=AliasChoices("image_canonicals", "images"))
     force: StrictBool = False
     noprune: StrictBool = False
 
@@ -158,7 +192,7 @@ class GetCommitStatusReq(Request):
 class CommitReq(Request):
     kernel_id: KernelId
     subdir: SafeRelPath
-    canonical: ImageName | None = None
+    canonical: TaggableImageName | None = None
     filename: Annotated[StrictStr, Field(pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,200}$")] | None = None
     extra_labels: dict[StrictStr, StrictStr] = {}
 

@@ -1,0 +1,1 @@
+"""Images on this host: pulls, pushes, purges and kernel commits (docs/images.md)."""
