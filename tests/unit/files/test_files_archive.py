@@ -61,7 +61,8 @@ def test_download_file_never_follows_links_nor_opens_special_files(sandbox: Sand
         os.link(d / "a", d / "b")
         data = download_file(sandbox.work, "d", LIMIT)
     found = members(data)
-    assert found["d/to-secret"].issym() and found["d/to-secret"].linkname == str(sandbox.outside / "secret.txt")
+    assert found["d/to-secret"].issym()
+    assert found["d/to-secret"].linkname == str(sandbox.outside / "secret.txt")
     assert found["d/to-outside"].issym()
     assert found["d/fifo"].isfifo()
     assert "d/sock" not in found
@@ -74,7 +75,7 @@ def test_download_file_never_follows_links_nor_opens_special_files(sandbox: Sand
 def test_download_of_a_fifo_does_not_block(sandbox: Sandbox) -> None:
     os.mkfifo(sandbox.work / "pipe")
     assert members(download_file(sandbox.work, "pipe", LIMIT))["pipe"].isfifo()
-    with pytest.raises(NotASingleFile, match="not a regular file"):
+    with pytest.raises(NotASingleFile, match=r"not a regular file"):
         download_single(sandbox.work, "pipe", LIMIT)
 
 
@@ -82,9 +83,9 @@ def test_download_refuses_symlinks_in_the_requested_path(sandbox: Sandbox) -> No
     (sandbox.work / "escape").symlink_to(sandbox.outside)
     (sandbox.work / "secret-link").symlink_to(sandbox.outside / "secret.txt")
     for path in ("escape/secret.txt", "escape", "secret-link"):
-        with pytest.raises(OutsideWorkDir, match="^You cannot download files outside /home/work"):
+        with pytest.raises(OutsideWorkDir, match=r"^You cannot download files outside /home/work"):
             download_file(sandbox.work, path, LIMIT)
-        with pytest.raises(OutsideWorkDir, match="^You cannot download files outside /home/work"):
+        with pytest.raises(OutsideWorkDir, match=r"^You cannot download files outside /home/work"):
             download_single(sandbox.work, path, LIMIT)
 
 
@@ -97,15 +98,15 @@ def test_download_limit_counts_the_whole_archive(sandbox: Sandbox) -> None:
     assert len(download_file(sandbox.work, "f", limit)) == limit
     assert len(download_single(sandbox.work, "f", limit)) == limit - overhead
     (sandbox.work / "f").write_bytes(b"x" * (limit - overhead + 1))
-    with pytest.raises(ArchiveTooLarge, match="^Too large archive file exceeding 64 KiB$"):
+    with pytest.raises(ArchiveTooLarge, match=r"^Too large archive file exceeding 64 KiB$"):
         download_file(sandbox.work, "f", limit)
-    with pytest.raises(ArchiveTooLarge, match="^Too large archive file exceeding 64 KiB$"):
+    with pytest.raises(ArchiveTooLarge, match=r"^Too large archive file exceeding 64 KiB$"):
         download_single(sandbox.work, "f", limit)
 
 
 def test_download_single_of_a_file_just_under_the_limit_fails_on_tar_overhead(sandbox: Sandbox) -> None:
     (sandbox.work / "data_archive_source.dat").write_bytes(os.urandom(LIMIT - 100))
-    with pytest.raises(ArchiveTooLarge, match="^Too large archive file exceeding 1 MiB$"):
+    with pytest.raises(ArchiveTooLarge, match=r"^Too large archive file exceeding 1 MiB$"):
         download_single(sandbox.work, "/home/work/data_archive_source.dat", LIMIT)
 
 
@@ -124,7 +125,7 @@ def test_download_of_a_big_directory_stops_at_the_limit(sandbox: Sandbox) -> Non
     big.mkdir()
     for i in range(40):
         (big / f"part{i}").write_bytes(b"y" * (32 << 10))
-    with pytest.raises(ArchiveTooLarge, match="^Too large archive file exceeding 1 MiB$"):
+    with pytest.raises(ArchiveTooLarge, match=r"^Too large archive file exceeding 1 MiB$"):
         download_file(sandbox.work, "/home/work/very_large_data", LIMIT)
 
 
@@ -139,17 +140,17 @@ def test_download_single_refuses_directories(sandbox: Sandbox) -> None:
     (sandbox.work / "my_pictures").mkdir()
     (sandbox.work / "empty").mkdir()
     (sandbox.work / "my_pictures" / "photo1.jpg").write_bytes(b"1")
-    with pytest.raises(NotASingleFile, match="^Expected a single-file archive but found multiple files from "
-                                             "/home/work/my_pictures$"):
+    with pytest.raises(NotASingleFile, match=r"^Expected a single-file archive but found multiple files from "
+                                             r"/home/work/my_pictures$"):
         download_single(sandbox.work, "/home/work/my_pictures", LIMIT)
-    with pytest.raises(NotASingleFile, match="empty directory"):
+    with pytest.raises(NotASingleFile, match=r"empty directory"):
         download_single(sandbox.work, "empty", LIMIT)
 
 
 def test_download_of_a_missing_path_is_a_runtime_error(sandbox: Sandbox) -> None:
-    with pytest.raises(FileOperationFailed, match="No such file"):
+    with pytest.raises(FileOperationFailed, match=r"No such file"):
         download_file(sandbox.work, "/home/work/non_existent_file.txt", LIMIT)
-    with pytest.raises(FileOperationFailed, match="No such file"):
+    with pytest.raises(FileOperationFailed, match=r"No such file"):
         download_single(sandbox.work, "nope/deeper.txt", LIMIT)
 
 
@@ -194,7 +195,7 @@ def test_download_never_returns_outside_content_while_a_dir_is_swapped_for_a_lin
 
 def test_download_of_a_path_through_a_regular_file_is_a_runtime_error(sandbox: Sandbox) -> None:
     (sandbox.work / "file").write_bytes(b"")
-    with pytest.raises(FileOperationFailed, match="not a directory"):
+    with pytest.raises(FileOperationFailed, match=r"not a directory"):
         download_file(sandbox.work, "file/x", LIMIT)
 
 
@@ -210,5 +211,5 @@ def test_download_refuses_absurdly_deep_trees(sandbox: Sandbox, tmp_path: Path) 
             fd = nfd
     finally:
         os.close(fd)
-    with pytest.raises(ArchiveTooLarge, match="deeper than 128"):
+    with pytest.raises(ArchiveTooLarge, match=r"deeper than 128"):
         download_file(sandbox.work, "deep", LIMIT)

@@ -43,7 +43,7 @@ def test_list_files_lists_links_and_fifos_without_following_or_opening_them(sand
 def test_list_files_refuses_paths_outside_and_symlinked_directories(sandbox: Sandbox) -> None:
     (sandbox.work / "escape").symlink_to(sandbox.outside)
     for path in ("/etc", "/home/work/..", "escape", "escape/sub"):
-        with pytest.raises(OutsideWorkDir, match="^You cannot list files outside /home/work"):
+        with pytest.raises(OutsideWorkDir, match=r"^You cannot list files outside /home/work"):
             list_files(sandbox.work, path)
 
 

@@ -23,14 +23,14 @@ def test_resolve_normalises_paths_inside_work_dir(given: str, norm: str, parts: 
     "/home/work/a/../../x",
 ])
 def test_resolve_refuses_paths_leaving_work_dir(given: str) -> None:
-    with pytest.raises(OutsideWorkDir, match="^You cannot upload files outside /home/work"):
+    with pytest.raises(OutsideWorkDir, match=r"^You cannot upload files outside /home/work"):
         resolve(given, "upload")
 
 
 def test_resolve_refuses_nul_bytes_and_absurd_depth() -> None:
-    with pytest.raises(InvalidInput, match="NUL"):
+    with pytest.raises(InvalidInput, match=r"NUL"):
         resolve("a\x00b", "list")
-    with pytest.raises(InvalidInput, match="deeper"):
+    with pytest.raises(InvalidInput, match=r"deeper"):
         resolve("/".join(["d"] * (MAX_DEPTH + 1)), "list")
 
 

@@ -39,7 +39,7 @@ def test_accept_file_replaces_a_file_without_writing_through_its_hard_links(sand
 def test_accept_file_refuses_a_symlinked_parent_directory(sandbox: Sandbox) -> None:
     (sandbox.work / "escape").symlink_to(sandbox.outside)
     before = sandbox.snapshot_outside()
-    with pytest.raises(OutsideWorkDir, match="escape is a symbolic link"):
+    with pytest.raises(OutsideWorkDir, match=r"escape is a symbolic link"):
         accept_file(sandbox.work, OWNER, "/home/work/escape/secret.txt", b"pwned", LIMIT)
     with pytest.raises(OutsideWorkDir):
         accept_file(sandbox.work, OWNER, "/home/work/escape/new/deeper.txt", b"pwned", LIMIT)
@@ -50,7 +50,7 @@ def test_accept_file_refuses_a_symlinked_parent_directory(sandbox: Sandbox) -> N
 def test_accept_file_refuses_a_symlink_as_the_target(sandbox: Sandbox) -> None:
     (sandbox.work / "note.txt").symlink_to(sandbox.outside / "secret.txt")
     before = sandbox.snapshot_outside()
-    with pytest.raises(OutsideWorkDir, match="note.txt is a symbolic link"):
+    with pytest.raises(OutsideWorkDir, match=r"note.txt is a symbolic link"):
         accept_file(sandbox.work, OWNER, "note.txt", b"pwned", LIMIT)
     assert sandbox.snapshot_outside() == before
     assert (sandbox.work / "note.txt").is_symlink()
@@ -60,7 +60,7 @@ def test_accept_file_refuses_a_symlink_as_the_target(sandbox: Sandbox) -> None:
 def test_accept_file_refuses_dot_dot_and_absolute_paths(sandbox: Sandbox) -> None:
     before = sandbox.snapshot_outside()
     for name in ("/home/work/../attempt_outside.txt", "/etc/new_file_by_agent", "../outside/secret.txt"):
-        with pytest.raises(OutsideWorkDir, match="^You cannot upload files outside /home/work"):
+        with pytest.raises(OutsideWorkDir, match=r"^You cannot upload files outside /home/work"):
             accept_file(sandbox.work, OWNER, name, b"x", LIMIT)
     assert sandbox.snapshot_outside() == before
     assert not Path("/etc/new_file_by_agent").exists()
@@ -68,7 +68,7 @@ def test_accept_file_refuses_dot_dot_and_absolute_paths(sandbox: Sandbox) -> Non
 
 def test_accept_file_onto_a_directory_fails_and_leaves_nothing(sandbox: Sandbox) -> None:
     (sandbox.work / "dir").mkdir()
-    with pytest.raises(FileOperationFailed, match="is a directory"):
+    with pytest.raises(FileOperationFailed, match=r"is a directory"):
         accept_file(sandbox.work, OWNER, "dir", b"x", LIMIT)
     with pytest.raises(InvalidInput):
         accept_file(sandbox.work, OWNER, "/home/work", b"x", LIMIT)
@@ -77,15 +77,15 @@ def test_accept_file_onto_a_directory_fails_and_leaves_nothing(sandbox: Sandbox)
 
 def test_accept_file_under_a_regular_file_fails_and_removes_the_directories_it_made(sandbox: Sandbox) -> None:
     (sandbox.work / "file").write_bytes(b"")
-    with pytest.raises(FileOperationFailed, match="not a directory"):
+    with pytest.raises(FileOperationFailed, match=r"not a directory"):
         accept_file(sandbox.work, OWNER, "new1/new2/../../file/x.txt", b"x", LIMIT)
-    with pytest.raises(FileOperationFailed, match="not a directory"):
+    with pytest.raises(FileOperationFailed, match=r"not a directory"):
         accept_file(sandbox.work, OWNER, "file/new/x.txt", b"x", LIMIT)
     assert sorted(p.name for p in sandbox.work.iterdir()) == ["file"]
 
 
 def test_accept_file_refuses_data_over_the_upload_limit(sandbox: Sandbox) -> None:
-    with pytest.raises(ArchiveTooLarge, match="exceeding 1 KiB"):
+    with pytest.raises(ArchiveTooLarge, match=r"exceeding 1 KiB"):
         accept_file(sandbox.work, OWNER, "big", b"x" * 1025, 1024)
     assert list(sandbox.work.iterdir()) == []
 
@@ -96,7 +96,7 @@ def test_accept_file_disk_full_leaves_no_temp_file_nor_new_directories(
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
     monkeypatch.setattr(upload.os, "write", full)
-    with pytest.raises(FileOperationFailed, match="No space left on device"):
+    with pytest.raises(FileOperationFailed, match=r"No space left on device"):
         accept_file(sandbox.work, OWNER, "a/b/c.txt", b"data", LIMIT)
     assert list(sandbox.work.iterdir()) == []
 
@@ -119,5 +119,5 @@ def test_accept_file_notices_a_new_directory_swapped_for_a_symlink(
 
 
 def test_accept_file_on_a_missing_work_dir_is_a_runtime_error(tmp_path: Path) -> None:
-    with pytest.raises(FileOperationFailed, match="cannot be opened"):
+    with pytest.raises(FileOperationFailed, match=r"cannot be opened"):
         accept_file(tmp_path / "gone", OWNER, "x", b"x", LIMIT)
