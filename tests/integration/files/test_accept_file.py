@@ -22,7 +22,8 @@ def test_accept_file_uploads_to_the_top_of_the_work_dir(kernel: Any, client: Any
     assert (target.stat().st_uid, target.stat().st_gid) == (kernel.uid, kernel.gid)
 
 
-def test_accept_file_creates_parents_visible_and_owned_inside_the_container(fk: FilesKernel, unique: str) -> None:
+def test_accept_file_creates_parents_visible_and_owned_inside_the_container(
+        fk: FilesKernel, unique: str) -> None:
     fk.call("accept_file", filename=f"/home/work/up-{unique}/a/b/data.txt", filedata=b"hello kernel")
     rc, out = fk.sh(f"cat /home/work/up-{unique}/a/b/data.txt && echo && stat -c '%u:%g %a' "
                     f"/home/work/up-{unique}/a /home/work/up-{unique}/a/b/data.txt")
@@ -64,7 +65,8 @@ def test_accept_file_over_the_upload_limit_is_a_value_error(fk: FilesKernel, uni
     assert not (fk.work / f"big-{unique}").exists()
 
 
-def test_accept_file_onto_a_directory_is_a_runtime_error_leaving_no_temp_file(fk: FilesKernel, unique: str) -> None:
+def test_accept_file_onto_a_directory_is_a_runtime_error_leaving_no_temp_file(
+        fk: FilesKernel, unique: str) -> None:
     assert fk.sh(f"mkdir /home/work/dir-{unique}")[0] == 0
     with pytest.raises(RuntimeError, match="is a directory"):
         fk.call("accept_file", filename=f"dir-{unique}", filedata=b"x")

@@ -58,7 +58,7 @@ def test_download_file_outside_the_work_dir_is_refused(fk: FilesKernel) -> None:
 def test_download_file_over_one_mib_is_a_value_error(fk: FilesKernel, unique: str) -> None:
     """Scenario 4."""
     p = f"/home/work/very_large_data-{unique}"
-    assert fk.sh(f"mkdir {p} && head -c 700000 /dev/urandom > {p}/a && head -c 700000 /dev/urandom > {p}/b")[0] == 0
+    assert fk.sh(f"mkdir {p} && head -c 700000 /dev/urandom > {p}/a && cp {p}/a {p}/b")[0] == 0
     with pytest.raises(ValueError, match=r"^Too large archive file exceeding 1 MiB$"):
         fk.call("download_file", filepath=p)
 
