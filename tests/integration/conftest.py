@@ -13,6 +13,7 @@ import redis
 from celery.contrib.testing.worker import start_worker
 
 from tasks.client import AgentClient
+from tests.support.registry import LocalRegistry
 from worker.config import AgentSettings
 from worker.events.consumer import ReceivedEvent, read_all
 from worker.host import host
@@ -48,6 +49,14 @@ def client(worker: Any, redis_url: str, settings: AgentSettings) -> Iterator[Age
 @pytest.fixture
 def docker_client(docker_engine: docker.DockerClient) -> docker.DockerClient:
     return docker_engine
+
+
+@pytest.fixture(scope="session")
+def registry() -> Iterator[LocalRegistry]:
+    """A private registry (docker-registry, htpasswd auth) on a free loopback port, for the session."""
+    reg = LocalRegistry()
+    yield reg
+    reg.stop()
 
 
 @pytest.fixture(scope="session")
