@@ -1,0 +1,47 @@
+"""Manager-side calls of the images area that need more than `AgentClient.call`: a push whose
+password must not show in Flower, and following a pull's progress events."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import redis
+from celery.result import AsyncResult
+
+from tasks.client import AgentClient
+from tasks.contract import PushImageReq
+from tasks.redaction import redacted_repr
+from worker.events.consumer import ReceivedEvent, parse_entry
+
+PULL_END_EVENTS = frozenset({"image_pull_finished", "image_pull_failed"})
+
+
+def push_image(client: AgentClient, image_ref: dict[str, Any], registry_conf: dict[str, Any],
+               timeout: float | None = None) -> AsyncResult:
+    """Send push_image with the password masked in the message's `kwargsrepr` (what task events,
+    hence Flower, show); the worker masks it in what the result backend stores."""
+    kwargs: dict[str, Any] = {"image_ref": image_ref, "registry_conf": registry_conf}
+    if timeout is not None:
+        kwargs["timeout"] = timeout
+    PushImageReq.model_validate(kwargs)  # a bad request fails here, before anything is sent
+    client.ensure_alive()
+    return client.signature("push_image", **kwargs).apply_async(kwargsrepr=redacted_repr(kwargs))
+
+
+def pull_events(r: redis.Redis, stream: str, agent_id: str, image: str, since: str,
+                deadline: float) -> Iterator[ReceivedEvent]:
+    """This agent's image_pull_* events for `image` after stream entry `since`, until the pull's
+    finished/failed event or `deadline` (time.monotonic)."""
+    last = since
+    while time.monotonic() < deadline:
+        for _, entries in r.xread({stream: last}, block=500, count=100) or []:
+            for entry_id, fields in entries:
+                last = entry_id
+                event = parse_entry(entry_id, fields)
+                if event.source != agent_id or event.payload.get("image") != image:
+                    continue
+                yield event
+                if event.name in PULL_END_EVENTS:
+                    return
