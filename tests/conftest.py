@@ -6,6 +6,7 @@ Missing Docker or Redis fails the run loudly: nothing here skips.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import tempfile
@@ -26,6 +27,11 @@ def pytest_configure(config: pytest.Config) -> None:
     global _redis, _var_dir
     _redis = RedisServer()
     _var_dir = Path(tempfile.mkdtemp(prefix="agent-test-"))
+    devices = []
+    for i in range(2):  # the mock accelerator: two devices backed by real files
+        path = _var_dir / f"mock-device-{i}"
+        path.write_text(f"mock device {i}\n")
+        devices.append({"device_id": f"mock{i}", "path": str(path), "model_name": "Mock Accelerator"})
     os.environ.update({
         "AGENT_ID": f"{TEST_AGENT_PREFIX}{uuid.uuid4().hex[:8]}",
         "AGENT_REDIS_URL": _redis.url,
@@ -34,6 +40,7 @@ def pytest_configure(config: pytest.Config) -> None:
         "AGENT_HEARTBEAT_INTERVAL": "2",
         "AGENT_STOP_GRACE": "1",
         "AGENT_RUNNER_HANDSHAKE_TIMEOUT": "15",
+        "AGENT_MOCK_DEVICES": json.dumps(devices),
     })
 
 
