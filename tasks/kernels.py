@@ -48,6 +48,9 @@ def _each(entries: list[dict[str, Any]], work: Callable[[KernelContext], Any]) -
     def one(entry: PlanEntry) -> tuple[PlanEntry, Any]:
         if entry.error is not None:
             return entry, None
+        if entry.ctx.result_id and app.AsyncResult(entry.ctx.result_id).ready():
+            # redelivered after recovery already failed this creation: never make it again
+            return PlanEntry(ctx=entry.ctx, error="creation was abandoned by an agent restart"), None
         try:
             return entry, work(entry.ctx)
         except Exception as exc:

@@ -15,6 +15,7 @@ from celery import bootsteps
 from worker import liveness
 from worker.events.models import AgentHeartbeat, AgentStarted, AgentTerminated
 from worker.host import Host, host
+from worker.kernels.recovery import recover_interrupted_creations
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +46,9 @@ class AgentStep(bootsteps.StartStopStep):
         s = h.settings
         for d in (s.var_dir, s.scratch_dir, s.ipc_dir):
             d.mkdir(parents=True, exist_ok=True)
+        backend = worker.app.backend
+        recover_interrupted_creations(
+            h.kernels, lambda task_id, msg: backend.mark_as_failure(task_id, RuntimeError(msg)))
         liveness.mark_alive(h.redis, s.id)
         h.events.produce(AgentStarted())
         self._heartbeat()

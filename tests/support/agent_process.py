@@ -29,10 +29,10 @@ class AgentProcess:
     """`agent-worker` for `agent_id` against `redis_url`; its output goes to a log file in its var dir."""
 
     def __init__(self, agent_id: str, redis_url: str, *, extra_env: dict[str, str] | None = None,
-                 extra_args: list[str] | None = None) -> None:
+                 extra_args: list[str] | None = None, var_dir: Path | None = None) -> None:
         self.agent_id = agent_id
         self.redis_url = redis_url
-        self.var_dir = Path(tempfile.mkdtemp(prefix=f"agent-{agent_id}-"))
+        self.var_dir = var_dir or Path(tempfile.mkdtemp(prefix=f"agent-{agent_id}-"))
         self.log_path = self.var_dir / "worker.log"
         env = {**os.environ, "AGENT_ID": agent_id, "AGENT_REDIS_URL": redis_url,
                "AGENT_VAR_DIR": str(self.var_dir), "AGENT_CONFIG": str(self.var_dir / "agent.toml"),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import uuid
+from collections.abc import Iterator
 from typing import Any
 
 import docker
@@ -11,7 +12,6 @@ import pytest
 
 from tasks.client import AgentClient
 from tests.integration.conftest import EventLog, kernel_config
-from tests.support.docker_cleanup import TEST_LABEL
 from worker.host import host
 
 
@@ -142,19 +142,23 @@ def test_more_than_the_host_has_emits_a_resource_check_and_leaves_nothing(
 
 
 @pytest.fixture(scope="module")
-def derived_image(docker_engine: docker.DockerClient, kernel_image: str, tmp_path_factory: Any) -> Any:
-    """`derived_image(name, dockerfile_lines)`: a test image built FROM the kernel image, offline."""
+def derived_image(docker_engine: docker.DockerClient, kernel_image: str, tmp_path_factory: Any) -> Iterator[Any]:
+    """`derived_image(name, dockerfile_lines)`: a test image built FROM the kernel image, offline
+    (removed after the module)."""
+    tags: list[str] = []
 
     def build(name: str, lines: str) -> str:
         d = tmp_path_factory.mktemp(name)
-        # the label last: intermediate build containers must not carry it (clean-up would take them)
-        (d / "Dockerfile").write_text(f"FROM {kernel_image}\n{lines}\nLABEL {TEST_LABEL}=1\n")
+        (d / "Dockerfile").write_text(f"FROM {kernel_image}\n{lines}\n")
         tag = f"test-{name}:{uuid.uuid4().hex[:8]}"
         done = subprocess.run(["docker", "build", "-q", "-t", tag, str(d)], capture_output=True, text=True)
         assert done.returncode == 0, done.stderr
+        tags.append(tag)
         return tag
 
-    return build
+    yield build
+    for tag in tags:
+        docker_engine.images.remove(tag, force=True)
 
 
 def test_a_runner_that_never_answers_fails_to_start_and_leaves_nothing(
