@@ -11,6 +11,7 @@ from typing import Any
 
 import redis
 
+from tasks.cli_files import add_file_commands
 from tasks.client import AgentClient
 from worker.config import load_settings
 from worker.events.consumer import parse_entry
@@ -74,6 +75,9 @@ def build_parser() -> argparse.ArgumentParser:
     net.add_argument("action", choices=["create", "destroy"])
     net.add_argument("name")
     net.set_defaults(handler=cmd_network)
+
+    kern = sub.add_parser("kernel", help="files in a kernel: upload, download, ls")
+    add_file_commands(kern.add_subparsers(dest="kernel_command", required=True))
 
     ev = sub.add_parser("events", help="domain events in the stream")
     ev_sub = ev.add_subparsers(dest="events_command", required=True)
