@@ -12,6 +12,7 @@ from typing import Any
 import redis
 
 from tasks.cli_files import add_file_commands
+from tasks.cli_images import add_image_commands
 from tasks.client import AgentClient
 from worker.config import load_settings
 from worker.events.consumer import parse_entry
@@ -85,6 +86,7 @@ def build_parser() -> argparse.ArgumentParser:
     tail.add_argument("-f", "--follow", action="store_true")
     tail.add_argument("-n", "--count", type=int, default=20)
     tail.set_defaults(handler=cmd_events_tail)
+    add_image_commands(sub)
     return p
 
 

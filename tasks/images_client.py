@@ -36,7 +36,8 @@ def pull_events(r: redis.Redis, stream: str, agent_id: str, image: str, since: s
     finished/failed event or `deadline` (time.monotonic)."""
     last = since
     while time.monotonic() < deadline:
-        for _, entries in r.xread({stream: last}, block=500, count=100) or []:
+        reply: Any = r.xread({stream: last}, block=500, count=100)
+        for _, entries in reply or []:
             for entry_id, fields in entries:
                 last = entry_id
                 event = parse_entry(entry_id, fields)
