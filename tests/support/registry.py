@@ -41,17 +41,22 @@ class LocalRegistry:
         exe = shutil.which("docker-registry")
         htpasswd = shutil.which("htpasswd")
         if exe is None or htpasswd is None:
-            raise RuntimeError("docker-registry and htpasswd are needed (apt-get install docker-registry "
-                               "apache2-utils): the pull and push tests use a real registry")
+            raise RuntimeError(
+                "docker-registry and htpasswd are needed (apt-get install docker-registry "
+                "apache2-utils): the pull and push tests use a real registry"
+            )
         self.root = Path(tempfile.mkdtemp(prefix="agent-test-registry-"))
         self.port = free_port()
         self.host = f"127.0.0.1:{self.port}"
         self.url = f"http://{self.host}"
-        line = subprocess.run([htpasswd, "-Bbn", USERNAME, PASSWORD], check=True, capture_output=True, text=True)
+        line = subprocess.run(
+            [htpasswd, "-Bbn", USERNAME, PASSWORD], check=True, capture_output=True, text=True
+        )
         (self.root / "htpasswd").write_text(line.stdout)
         (self.root / "config.yml").write_text(CONFIG.format(root=self.root, port=self.port))
-        self.proc = subprocess.Popen([exe, "serve", str(self.root / "config.yml")],
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+        self.proc = subprocess.Popen(
+            [exe, "serve", str(self.root / "config.yml")], stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT
+        )
         self._wait_ready()
 
     def _wait_ready(self) -> None:

@@ -38,8 +38,9 @@ def make_image(docker_client: docker.DockerClient) -> MakeImage:
     def make(ref: str, size: int = 0) -> str:
         parsed = parse_reference(ref)
         data = _tar_with({"id": uuid.uuid4().bytes, "blob": os.urandom(size)})
-        docker_client.api.import_image_from_data(data, repository=parsed.repository, tag=parsed.tag or "latest",
-                                                 changes=[f"LABEL {TEST_LABEL}=1"])
+        docker_client.api.import_image_from_data(
+            data, repository=parsed.repository, tag=parsed.tag or "latest", changes=[f"LABEL {TEST_LABEL}=1"]
+        )
         return str(docker_client.images.get(ref).id)
 
     return make
@@ -58,7 +59,9 @@ def make_runnable_image(docker_client: docker.DockerClient, kernel_image: str) -
 
 
 @pytest.fixture
-def run_container(docker_client: docker.DockerClient) -> Iterator[Callable[[str], docker.models.containers.Container]]:
+def run_container(
+    docker_client: docker.DockerClient,
+) -> Iterator[Callable[[str], docker.models.containers.Container]]:
     """`run_container(image)`: a running, labelled container of `image`, removed afterwards."""
     made: list[docker.models.containers.Container] = []
 
@@ -78,14 +81,22 @@ def registry_conf(registry: LocalRegistry, password: str = PASSWORD) -> dict[str
 
 
 @pytest.fixture
-def pushed_image(docker_client: docker.DockerClient, registry: LocalRegistry, make_image: MakeImage,
-                 unique: str) -> Iterator[tuple[str, str]]:
+def pushed_image(
+    docker_client: docker.DockerClient, registry: LocalRegistry, make_image: MakeImage, unique: str
+) -> Iterator[tuple[str, str]]:
     """An image in the registry and not on the host: (repository path in the registry, image id)."""
     path, tag = f"test/pull-{unique}", "v1"
     canonical = f"{registry.host}/{path}:{tag}"
     image_id = make_image(canonical, size=256 << 10)
-    out = list(docker_client.api.push(f"{registry.host}/{path}", tag, stream=True, decode=True,
-                                      auth_config={"username": USERNAME, "password": PASSWORD}))
+    out = list(
+        docker_client.api.push(
+            f"{registry.host}/{path}",
+            tag,
+            stream=True,
+            decode=True,
+            auth_config={"username": USERNAME, "password": PASSWORD},
+        )
+    )
     assert not [m for m in out if "error" in m], out
     docker_client.images.remove(canonical)
     yield path, image_id

@@ -16,9 +16,15 @@ def agentctl(settings: AgentSettings, redis_url: str, *args: str) -> int:
 
 
 def test_agentctl_image_pull_shows_a_progress_bar(
-        client: object, settings: AgentSettings, redis_url: str, registry: LocalRegistry,
-        pushed_image: tuple[str, str], docker_client: docker.DockerClient,
-        capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    client: object,
+    settings: AgentSettings,
+    redis_url: str,
+    registry: LocalRegistry,
+    pushed_image: tuple[str, str],
+    docker_client: docker.DockerClient,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     path, image_id = pushed_image
     canonical = f"{registry.host}/{path}:v1"
     monkeypatch.setenv("AGENT_REGISTRY_PASSWORD", PASSWORD)
@@ -30,9 +36,16 @@ def test_agentctl_image_pull_shows_a_progress_bar(
 
 
 def test_agentctl_image_push_and_purge(
-        client: object, settings: AgentSettings, redis_url: str, registry: LocalRegistry,
-        make_image: MakeImage, unique: str, docker_client: docker.DockerClient,
-        capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    client: object,
+    settings: AgentSettings,
+    redis_url: str,
+    registry: LocalRegistry,
+    make_image: MakeImage,
+    unique: str,
+    docker_client: docker.DockerClient,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     canonical = f"{registry.host}/proj/cli-{unique}:1"
     make_image(canonical)
     monkeypatch.setenv("AGENT_REGISTRY_PASSWORD", PASSWORD)

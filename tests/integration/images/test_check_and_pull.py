@@ -36,13 +36,21 @@ def local_id(docker_client: docker.DockerClient, ref: str) -> str | None:
 
 
 def image_events(events: EventLog, image: str) -> list[tuple[str, dict[str, Any]]]:
-    return [(e.name, e.payload) for e in events.since() if e.name.startswith("image_pull")
-            and e.payload.get("image") == image]
+    return [
+        (e.name, e.payload)
+        for e in events.since()
+        if e.name.startswith("image_pull") and e.payload.get("image") == image
+    ]
 
 
 def test_pull_of_a_missing_image_fetches_it_and_reports_progress(
-        client: AgentClient, docker_client: docker.DockerClient, registry: LocalRegistry,
-        pushed_image: tuple[str, str], events: EventLog, settings: AgentSettings) -> None:
+    client: AgentClient,
+    docker_client: docker.DockerClient,
+    registry: LocalRegistry,
+    pushed_image: tuple[str, str],
+    events: EventLog,
+    settings: AgentSettings,
+) -> None:
     path, image_id = pushed_image
     canonical = f"{registry.host}/{path}:v1"
     result = pull(client, {canonical: config(canonical, registry, digest=image_id)})[canonical]
@@ -59,8 +67,8 @@ def test_pull_of_a_missing_image_fetches_it_and_reports_progress(
 
 
 def test_image_with_the_configured_digest_is_not_pulled_again(
-        client: AgentClient, registry: LocalRegistry, make_image: MakeImage, events: EventLog,
-        unique: str) -> None:
+    client: AgentClient, registry: LocalRegistry, make_image: MakeImage, events: EventLog, unique: str
+) -> None:
     canonical = f"{registry.host}/test/present-{unique}:v1"
     image_id = make_image(canonical)
     assert pull(client, {canonical: config(canonical, registry, digest=image_id)})[canonical].get(30) is False
@@ -69,8 +77,13 @@ def test_image_with_the_configured_digest_is_not_pulled_again(
 
 
 def test_digest_mode_pulls_when_the_local_image_differs(
-        client: AgentClient, docker_client: docker.DockerClient, registry: LocalRegistry,
-        pushed_image: tuple[str, str], make_image: MakeImage, events: EventLog) -> None:
+    client: AgentClient,
+    docker_client: docker.DockerClient,
+    registry: LocalRegistry,
+    pushed_image: tuple[str, str],
+    make_image: MakeImage,
+    events: EventLog,
+) -> None:
     path, image_id = pushed_image
     canonical = f"{registry.host}/{path}:v1"
     stale = make_image(canonical)  # same name, other content
@@ -79,8 +92,13 @@ def test_digest_mode_pulls_when_the_local_image_differs(
 
 
 def test_tag_mode_keeps_a_present_image(
-        client: AgentClient, docker_client: docker.DockerClient, registry: LocalRegistry,
-        pushed_image: tuple[str, str], make_image: MakeImage, events: EventLog) -> None:
+    client: AgentClient,
+    docker_client: docker.DockerClient,
+    registry: LocalRegistry,
+    pushed_image: tuple[str, str],
+    make_image: MakeImage,
+    events: EventLog,
+) -> None:
     path, image_id = pushed_image
     canonical = f"{registry.host}/{path}:v1"
     present = make_image(canonical)
@@ -91,8 +109,12 @@ def test_tag_mode_keeps_a_present_image(
 
 
 def test_none_mode_fails_for_a_missing_image(
-        client: AgentClient, docker_client: docker.DockerClient, registry: LocalRegistry,
-        pushed_image: tuple[str, str], events: EventLog) -> None:
+    client: AgentClient,
+    docker_client: docker.DockerClient,
+    registry: LocalRegistry,
+    pushed_image: tuple[str, str],
+    events: EventLog,
+) -> None:
     path, _ = pushed_image
     canonical = f"{registry.host}/{path}:v1"
     with pytest.raises(RuntimeError, match="auto_pull is 'none'"):
@@ -102,12 +124,16 @@ def test_none_mode_fails_for_a_missing_image(
 
 
 def test_pull_with_a_wrong_password_fails_and_leaves_nothing(
-        client: AgentClient, docker_client: docker.DockerClient, registry: LocalRegistry,
-        pushed_image: tuple[str, str], events: EventLog) -> None:
+    client: AgentClient,
+    docker_client: docker.DockerClient,
+    registry: LocalRegistry,
+    pushed_image: tuple[str, str],
+    events: EventLog,
+) -> None:
     path, _ = pushed_image
     canonical = f"{registry.host}/{path}:v1"
     cfg = {"canonical": canonical, "registry": registry_conf(registry, password="wrong")}
-    with pytest.raises(RuntimeError, match="unauthorized|denied|authentication"):
+    with pytest.raises(RuntimeError, match=r"unauthorized|denied|authentication"):
         pull(client, {canonical: cfg})[canonical].get(30)
     assert local_id(docker_client, canonical) is None
     assert [n for n, _ in image_events(events, canonical)] == ["image_pull_started", "image_pull_failed"]
@@ -121,8 +147,9 @@ def slow_link(registry: LocalRegistry) -> Iterator[SlowProxy]:
 
 
 @pytest.fixture
-def big_pushed_image(docker_client: docker.DockerClient, registry: LocalRegistry, make_image: MakeImage,
-                     unique: str) -> str:
+def big_pushed_image(
+    docker_client: docker.DockerClient, registry: LocalRegistry, make_image: MakeImage, unique: str
+) -> str:
     """A 1 MiB image (about 4 s over the slow link) in the registry, not on the host."""
     path = f"test/big-{unique}"
     make_image(f"{registry.host}/{path}:v1", size=1 << 20)
@@ -133,9 +160,15 @@ def big_pushed_image(docker_client: docker.DockerClient, registry: LocalRegistry
 
 
 def test_pull_past_its_timeout_fails_and_leaves_nothing(
-        client: AgentClient, docker_client: docker.DockerClient, registry: LocalRegistry,
-        slow_link: SlowProxy, big_pushed_image: str, events: EventLog, settings: AgentSettings,
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    client: AgentClient,
+    docker_client: docker.DockerClient,
+    registry: LocalRegistry,
+    slow_link: SlowProxy,
+    big_pushed_image: str,
+    events: EventLog,
+    settings: AgentSettings,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     monkeypatch.setattr(settings, "image_pull_timeout", 1.0)
     canonical = f"{slow_link.host}/{big_pushed_image}:v1"
     with pytest.raises(RuntimeError, match=r"timeout \(s:1\)"):
@@ -146,8 +179,13 @@ def test_pull_past_its_timeout_fails_and_leaves_nothing(
 
 
 def test_concurrent_requests_for_one_image_share_one_pull(
-        client: AgentClient, docker_client: docker.DockerClient, registry: LocalRegistry,
-        slow_link: SlowProxy, big_pushed_image: str, events: EventLog) -> None:
+    client: AgentClient,
+    docker_client: docker.DockerClient,
+    registry: LocalRegistry,
+    slow_link: SlowProxy,
+    big_pushed_image: str,
+    events: EventLog,
+) -> None:
     canonical = f"{slow_link.host}/{big_pushed_image}:v1"
     first = pull(client, {canonical: config(canonical, registry)})[canonical]
     second = pull(client, {canonical: config(canonical, registry)})[canonical]
@@ -163,7 +201,8 @@ def test_concurrent_requests_for_one_image_share_one_pull(
 
 
 @pytest.mark.parametrize("name", ["Upper/Case:1", "a:b:c", "x@sha256:zz"])
-def test_check_and_pull_refuses_invalid_references(client: AgentClient, registry: LocalRegistry,
-                                                   name: str) -> None:
+def test_check_and_pull_refuses_invalid_references(
+    client: AgentClient, registry: LocalRegistry, name: str
+) -> None:
     with pytest.raises(ValueError, match="image_configs"):
         client.call("check_and_pull", image_configs={name: config(name, registry)})

@@ -63,11 +63,13 @@ class DirWatch:
 
 
 def test_commit_without_export_keeps_a_labelled_image(
-        client: AgentClient, docker_client: docker.DockerClient, kernel: Any, settings: AgentSettings,
-        unique: str) -> None:
+    client: AgentClient, docker_client: docker.DockerClient, kernel: Any, settings: AgentSettings, unique: str
+) -> None:
     subdir = f"test_commit_no_export_{unique}"
     labels = {"author": "test_user", "version": "1.0", "note": 'a "quoted" value', **TEST_LABELS}
-    assert commit(client, kernel.kernel_id, subdir, canonical=f"myimage-{unique}", extra_labels=labels) is None
+    assert (
+        commit(client, kernel.kernel_id, subdir, canonical=f"myimage-{unique}", extra_labels=labels) is None
+    )
     image = docker_client.images.get(f"myimage-{unique}:latest")
     assert {k: image.labels[k] for k in labels} == labels
     base = settings.commit_dir / subdir
@@ -77,14 +79,20 @@ def test_commit_without_export_keeps_a_labelled_image(
 
 
 def test_commit_with_export_writes_a_gzipped_tarball_and_deletes_the_image(
-        client: AgentClient, docker_client: docker.DockerClient, kernel: Any, settings: AgentSettings,
-        unique: str) -> None:
+    client: AgentClient, docker_client: docker.DockerClient, kernel: Any, settings: AgentSettings, unique: str
+) -> None:
     subdir = f"test_commit_with_export_{unique}"
     canonical = f"myimage-{unique}:exported_commit"
     watch = DirWatch(settings.commit_dir / subdir, kernel.kernel_id)
     try:
-        commit(client, kernel.kernel_id, subdir, canonical=canonical, filename="exported_image",
-               extra_labels={"status": "exported", **TEST_LABELS})
+        commit(
+            client,
+            kernel.kernel_id,
+            subdir,
+            canonical=canonical,
+            filename="exported_image",
+            extra_labels={"status": "exported", **TEST_LABELS},
+        )
     finally:
         watch.stop()
     assert watch.lock_seen
@@ -96,8 +104,8 @@ def test_commit_with_export_writes_a_gzipped_tarball_and_deletes_the_image(
 
 
 def test_commit_without_canonical_makes_an_untagged_image(
-        client: AgentClient, docker_client: docker.DockerClient, kernel: Any, settings: AgentSettings,
-        unique: str) -> None:
+    client: AgentClient, docker_client: docker.DockerClient, kernel: Any, settings: AgentSettings, unique: str
+) -> None:
     subdir = f"test_commit_no_canonical_{unique}"
     before = {i.id for i in docker_client.images.list(filters={"dangling": True})}
     commit(client, kernel.kernel_id, subdir, extra_labels={})
@@ -113,7 +121,8 @@ def test_commit_without_canonical_makes_an_untagged_image(
 
 
 def test_commit_of_an_unknown_kernel_raises_key_error_and_writes_nothing(
-        client: AgentClient, docker_client: docker.DockerClient, settings: AgentSettings, unique: str) -> None:
+    client: AgentClient, docker_client: docker.DockerClient, settings: AgentSettings, unique: str
+) -> None:
     subdir = f"test_commit_invalid_kernel_{unique}"
     kernel_id = str(uuid.uuid4())
     with pytest.raises(KeyError, match=kernel_id):
@@ -125,12 +134,21 @@ def test_commit_of_an_unknown_kernel_raises_key_error_and_writes_nothing(
 
 
 def test_concurrent_commits_of_one_kernel_and_subdir_run_one_after_the_other(
-        client: AgentClient, docker_client: docker.DockerClient, kernel: Any, settings: AgentSettings,
-        unique: str) -> None:
+    client: AgentClient, docker_client: docker.DockerClient, kernel: Any, settings: AgentSettings, unique: str
+) -> None:
     subdir = f"subdir_x_{unique}"
     watch = DirWatch(settings.commit_dir / subdir, kernel.kernel_id)
-    calls = [client.send("commit", kernel_id=kernel.kernel_id, subdir=subdir, canonical=f"img{n}-{unique}:tag{n}",
-                         filename=f"f{n}.tar.gz", extra_labels=TEST_LABELS) for n in (1, 2)]
+    calls = [
+        client.send(
+            "commit",
+            kernel_id=kernel.kernel_id,
+            subdir=subdir,
+            canonical=f"img{n}-{unique}:tag{n}",
+            filename=f"f{n}.tar.gz",
+            extra_labels=TEST_LABELS,
+        )
+        for n in (1, 2)
+    ]
     seen_ongoing = False
     while not all(c.ready() for c in calls):
         seen_ongoing = seen_ongoing or status(client, kernel.kernel_id, subdir) == "ongoing"
@@ -147,11 +165,18 @@ def test_concurrent_commits_of_one_kernel_and_subdir_run_one_after_the_other(
 
 
 def test_failed_export_leaves_no_file_no_image_and_no_lock(
-        client: AgentClient, docker_client: docker.DockerClient, kernel: Any, settings: AgentSettings,
-        unique: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    client: AgentClient,
+    docker_client: docker.DockerClient,
+    kernel: Any,
+    settings: AgentSettings,
+    unique: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     real_chunks = export.image_chunks
 
-    def broken_chunks(api: docker.APIClient, image_id: str) -> Any:  # fault injection: Docker fails mid-stream
+    def broken_chunks(
+        api: docker.APIClient, image_id: str
+    ) -> Any:  # fault injection: Docker fails mid-stream
         chunks = real_chunks(api, image_id)
         yield next(chunks)
         raise APIError("injected: the image stream broke")
@@ -159,20 +184,36 @@ def test_failed_export_leaves_no_file_no_image_and_no_lock(
     monkeypatch.setattr(export, "image_chunks", broken_chunks)
     subdir, canonical = f"test_commit_export_fails_{unique}", f"myimage-{unique}:broken"
     with pytest.raises(RuntimeError, match="injected"):
-        commit(client, kernel.kernel_id, subdir, canonical=canonical, filename="out.tar.gz",
-               extra_labels=TEST_LABELS)
+        commit(
+            client,
+            kernel.kernel_id,
+            subdir,
+            canonical=canonical,
+            filename="out.tar.gz",
+            extra_labels=TEST_LABELS,
+        )
     assert [p.name for p in (settings.commit_dir / subdir).iterdir()] == ["lock"]
     assert list((settings.commit_dir / subdir / "lock").iterdir()) == []
     assert not image_exists(docker_client, canonical)
     assert status(client, kernel.kernel_id, subdir) == "ready"
 
 
-@pytest.mark.parametrize(("field", "value"), [
-    ("subdir", "../escape"), ("subdir", "/abs"), ("subdir", "a/../../b"), ("filename", "../f.tar.gz"),
-    ("filename", "a/b"), ("filename", "lock"), ("canonical", "img@sha256:" + "a" * 64), ("canonical", "Bad:x"),
-])
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("subdir", "../escape"),
+        ("subdir", "/abs"),
+        ("subdir", "a/../../b"),
+        ("filename", "../f.tar.gz"),
+        ("filename", "a/b"),
+        ("filename", "lock"),
+        ("canonical", "img@sha256:" + "a" * 64),
+        ("canonical", "Bad:x"),
+    ],
+)
 def test_commit_refuses_bad_input_and_writes_nothing(
-        client: AgentClient, kernel: Any, settings: AgentSettings, unique: str, field: str, value: str) -> None:
+    client: AgentClient, kernel: Any, settings: AgentSettings, unique: str, field: str, value: str
+) -> None:
     kw: dict[str, Any] = {"subdir": f"bad_input_{unique}", "canonical": f"img-{unique}", field: value}
     with pytest.raises(ValueError, match=field if field != "filename" or value != "lock" else "lock"):
         commit(client, kernel.kernel_id, **kw)
@@ -181,7 +222,8 @@ def test_commit_refuses_bad_input_and_writes_nothing(
 
 
 def test_commit_refuses_a_subdir_symlinked_out_of_the_commit_path(
-        client: AgentClient, kernel: Any, settings: AgentSettings, tmp_path: Path, unique: str) -> None:
+    client: AgentClient, kernel: Any, settings: AgentSettings, tmp_path: Path, unique: str
+) -> None:
     settings.commit_dir.mkdir(parents=True, exist_ok=True)
     (settings.commit_dir / f"link_{unique}").symlink_to(tmp_path)
     with pytest.raises(PermissionError, match="outside the commit path"):

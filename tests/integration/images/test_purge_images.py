@@ -23,16 +23,18 @@ def exists(docker_client: docker.DockerClient, ref: str) -> bool:
         return False
 
 
-def test_purge_removes_a_single_image(client: AgentClient, docker_client: docker.DockerClient,
-                                      make_image: MakeImage, unique: str) -> None:
+def test_purge_removes_a_single_image(
+    client: AgentClient, docker_client: docker.DockerClient, make_image: MakeImage, unique: str
+) -> None:
     ref = f"image-to-delete-{unique}:v1"
     make_image(ref)
     assert purge(client, [ref]) == [{"image": ref, "error": None}]
     assert not exists(docker_client, ref)
 
 
-def test_purge_removes_several_images(client: AgentClient, docker_client: docker.DockerClient,
-                                      make_image: MakeImage, unique: str) -> None:
+def test_purge_removes_several_images(
+    client: AgentClient, docker_client: docker.DockerClient, make_image: MakeImage, unique: str
+) -> None:
     refs = [f"image-a-{unique}:latest", f"image-b-{unique}:1.0"]
     for ref in refs:
         make_image(ref)
@@ -40,8 +42,9 @@ def test_purge_removes_several_images(client: AgentClient, docker_client: docker
     assert not any(exists(docker_client, r) for r in refs)
 
 
-def test_purge_reports_a_missing_image(client: AgentClient, docker_client: docker.DockerClient,
-                                       unique: str) -> None:
+def test_purge_reports_a_missing_image(
+    client: AgentClient, docker_client: docker.DockerClient, unique: str
+) -> None:
     ref = f"ghost-image-{unique}:v0"
     [resp] = purge(client, [ref])
     assert resp["image"] == ref and "No such image" in str(resp["error"])
@@ -49,8 +52,12 @@ def test_purge_reports_a_missing_image(client: AgentClient, docker_client: docke
 
 
 def test_purge_without_force_refuses_an_image_a_running_container_uses(
-        client: AgentClient, docker_client: docker.DockerClient, make_runnable_image: MakeImage,
-        run_container: object, unique: str) -> None:
+    client: AgentClient,
+    docker_client: docker.DockerClient,
+    make_runnable_image: MakeImage,
+    run_container: object,
+    unique: str,
+) -> None:
     ref = f"busy-image-{unique}:stable"
     make_runnable_image(ref)
     container = run_container(ref)  # type: ignore[operator]
@@ -62,8 +69,12 @@ def test_purge_without_force_refuses_an_image_a_running_container_uses(
 
 
 def test_force_purge_removes_the_name_and_the_container_keeps_running(
-        client: AgentClient, docker_client: docker.DockerClient, make_runnable_image: MakeImage,
-        run_container: object, unique: str) -> None:
+    client: AgentClient,
+    docker_client: docker.DockerClient,
+    make_runnable_image: MakeImage,
+    run_container: object,
+    unique: str,
+) -> None:
     ref = f"busy-image-{unique}:force-delete"
     image_id = make_runnable_image(ref)
     container = run_container(ref)  # type: ignore[operator]
@@ -76,8 +87,13 @@ def test_force_purge_removes_the_name_and_the_container_keeps_running(
 
 
 def test_purge_of_a_mix_reports_each_image(
-        client: AgentClient, docker_client: docker.DockerClient, make_image: MakeImage,
-        make_runnable_image: MakeImage, run_container: object, unique: str) -> None:
+    client: AgentClient,
+    docker_client: docker.DockerClient,
+    make_image: MakeImage,
+    make_runnable_image: MakeImage,
+    run_container: object,
+    unique: str,
+) -> None:
     ok, ghost, busy = f"delete-me-{unique}:ok", f"iamghost-{unique}:hmm", f"dont-delete-me-{unique}:busy"
     make_image(ok)
     make_runnable_image(busy)
@@ -91,9 +107,13 @@ def test_purge_of_a_mix_reports_each_image(
 
 
 @pytest.mark.parametrize("images", [[], ["UPPER:case"], ["../etc:x"], ["a:b:c"]])
-def test_purge_refuses_bad_input_and_removes_nothing(client: AgentClient, docker_client: docker.DockerClient,
-                                                     make_image: MakeImage, unique: str,
-                                                     images: list[str]) -> None:
+def test_purge_refuses_bad_input_and_removes_nothing(
+    client: AgentClient,
+    docker_client: docker.DockerClient,
+    make_image: MakeImage,
+    unique: str,
+    images: list[str],
+) -> None:
     bystander = f"bystander-{unique}:v1"
     make_image(bystander)
     with pytest.raises(ValueError, match="image_canonicals"):
