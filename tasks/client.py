@@ -7,6 +7,7 @@ not alive instead of leaving a message in a queue nobody consumes.
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import redis
@@ -15,6 +16,10 @@ from celery.result import AsyncResult
 
 from worker import liveness
 from worker.errors import AgentUnavailable
+
+# A worker seen alive is trusted this long without asking Redis again (its key lives 6 s anyway);
+# a worker seen dead is asked about on every call, so one that comes up is used at once.
+LIVENESS_CACHE_S = 1.0
 
 
 def make_client_app(redis_url: str) -> Celery:
@@ -39,6 +44,7 @@ class AgentClient:
         self.expires = expires
         self.default_timeout = default_timeout
         self._redis = redis.Redis.from_url(redis_url)
+        self._alive_until = 0.0
 
     def signature(self, operation: str, **kwargs: Any) -> Signature:
         """`agent.<operation>` with these keyword arguments, routed to this host's queue."""
@@ -46,9 +52,14 @@ class AgentClient:
                                   routing_key=self.queue, expires=self.expires)
 
     def ensure_alive(self) -> None:
+        """Raise AgentUnavailable unless the host's worker is alive (a positive answer is cached)."""
+        now = time.monotonic()
+        if now < self._alive_until:
+            return
         if not liveness.is_alive(self._redis, self.agent_id):
             raise AgentUnavailable(f"no live worker for agent {self.agent_id!r} (queue {self.queue}); "
                                    "is `agent-worker` running on that host?")
+        self._alive_until = now + LIVENESS_CACHE_S
 
     def send(self, operation: str, **kwargs: Any) -> AsyncResult:
         self.ensure_alive()
