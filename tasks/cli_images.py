@@ -16,7 +16,7 @@ import redis
 from celery.result import AsyncResult
 
 from tasks.client import AgentClient
-from tasks.images_client import pull_events, push_image
+from tasks.images_client import check_and_pull, pull_events, push_image
 from worker.config import load_settings
 from worker.images.reference import parse_reference
 
@@ -50,7 +50,7 @@ def cmd_pull(c: AgentClient, a: argparse.Namespace) -> None:
     stream = load_settings().events_stream
     last: Any = r.xrevrange(stream, count=1)
     since = last[0][0].decode() if last else "0-0"
-    task_id = c.call("check_and_pull", image_configs={a.image: config})[a.image]
+    task_id = check_and_pull(c, {a.image: config}, timeout=a.timeout)[a.image]
     shown = False
     for event in pull_events(r, stream, c.agent_id, a.image, since, time.monotonic() + a.timeout):
         if event.name == "image_pull_progress":

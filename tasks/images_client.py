@@ -18,16 +18,26 @@ from worker.events.consumer import ReceivedEvent, parse_entry
 PULL_END_EVENTS = frozenset({"image_pull_finished", "image_pull_failed"})
 
 
+def send_masked(client: AgentClient, operation: str, **kwargs: Any) -> AsyncResult:
+    """Send an operation with registry passwords masked in the message's `kwargsrepr` (what task
+    events, hence Flower and `celery events`, show); the worker masks them in the result backend."""
+    client.ensure_alive()
+    return client.signature(operation, **kwargs).apply_async(kwargsrepr=redacted_repr(kwargs))
+
+
 def push_image(client: AgentClient, image_ref: dict[str, Any], registry_conf: dict[str, Any],
                timeout: float | None = None) -> AsyncResult:
-    """Send push_image with the password masked in the message's `kwargsrepr` (what task events,
-    hence Flower, show); the worker masks it in what the result backend stores."""
+    """Send push_image (validated here first, so a bad request fails before anything is sent)."""
     kwargs: dict[str, Any] = {"image_ref": image_ref, "registry_conf": registry_conf}
     if timeout is not None:
         kwargs["timeout"] = timeout
-    PushImageReq.model_validate(kwargs)  # a bad request fails here, before anything is sent
-    client.ensure_alive()
-    return client.signature("push_image", **kwargs).apply_async(kwargsrepr=redacted_repr(kwargs))
+    PushImageReq.model_validate(kwargs)
+    return send_masked(client, "push_image", **kwargs)
+
+
+def check_and_pull(client: AgentClient, image_configs: dict[str, Any], timeout: float = 60) -> dict[str, str]:
+    """Start (or join) the pulls of these images; {image: task id of its background pull}."""
+    return dict(send_masked(client, "check_and_pull", image_configs=image_configs).get(timeout=timeout))
 
 
 def pull_events(r: redis.Redis, stream: str, agent_id: str, image: str, since: str,

@@ -11,6 +11,7 @@ from celery.result import AsyncResult
 from docker.errors import ImageNotFound
 
 from tasks.client import AgentClient
+from tasks.images_client import check_and_pull
 from tests.integration.conftest import EventLog
 from tests.integration.images.conftest import MakeImage, registry_conf
 from tests.support.registry import PASSWORD, LocalRegistry
@@ -23,7 +24,7 @@ def config(canonical: str, registry: LocalRegistry, **extra: Any) -> dict[str, A
 
 
 def pull(client: AgentClient, configs: dict[str, dict[str, Any]]) -> dict[str, AsyncResult]:
-    ids = client.call("check_and_pull", image_configs=configs)
+    ids = check_and_pull(client, configs)
     assert set(ids) == set(configs)
     return {name: AsyncResult(tid, app=client.app) for name, tid in ids.items()}
 
