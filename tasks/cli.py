@@ -65,6 +65,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--agent", default=s.id, help="agent id of the host (default: AGENT_ID or hostname)")
     p.add_argument("--redis-url", default=s.redis_url, help="broker/results/events Redis URL")
     p.add_argument("--timeout", type=float, default=120.0, help="seconds to wait for a result")
+    p.add_argument("--expires", type=float, default=s.task_expires,
+                   help="seconds after which a task nobody took is dropped (default: AGENT_TASK_EXPIRES)")
     sub = p.add_subparsers(dest="command", required=True)
 
     sp = sub.add_parser("ping", help="round trip a message through the agent")
@@ -92,7 +94,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    client = AgentClient(args.agent, args.redis_url, default_timeout=args.timeout)
+    client = AgentClient(args.agent, args.redis_url, expires=args.expires, default_timeout=args.timeout)
     try:
         args.handler(client, args)
     except KeyboardInterrupt:
