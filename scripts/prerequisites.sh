@@ -57,5 +57,5 @@ ensure_venv() {
 
 # The Python kernel image (cached by its recipe hash; the first build takes about a minute).
 ensure_kernel_image() {
-  images/build-python-kernel.sh >/dev/null
+  echo "kernel image: $(images/build-python-kernel.sh)"
 }
