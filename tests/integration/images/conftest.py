@@ -14,10 +14,9 @@ import pytest
 from docker.errors import NotFound
 
 from tests.support.docker_cleanup import TEST_LABEL
+from tests.support.images import MakeImage
 from tests.support.registry import PASSWORD, USERNAME, LocalRegistry
 from worker.images.reference import parse_reference
-
-MakeImage = Callable[..., str]
 
 
 def _tar_with(files: dict[str, bytes]) -> bytes:
@@ -74,10 +73,6 @@ def run_container(
     for c in made:
         with contextlib.suppress(NotFound):
             c.remove(force=True)
-
-
-def registry_conf(registry: LocalRegistry, password: str = PASSWORD) -> dict[str, str]:
-    return {"name": registry.host, "url": registry.url, "username": USERNAME, "password": password}
 
 
 @pytest.fixture

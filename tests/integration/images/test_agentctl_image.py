@@ -6,7 +6,7 @@ import docker
 import pytest
 
 from tasks import cli
-from tests.integration.images.conftest import MakeImage
+from tests.support.images import MakeImage
 from tests.support.registry import PASSWORD, USERNAME, LocalRegistry
 from worker.config import AgentSettings
 

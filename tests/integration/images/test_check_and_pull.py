@@ -13,7 +13,7 @@ from docker.errors import ImageNotFound
 from tasks.client import AgentClient
 from tasks.images_client import check_and_pull
 from tests.integration.conftest import EventLog
-from tests.integration.images.conftest import MakeImage, registry_conf
+from tests.support.images import MakeImage, registry_conf
 from tests.support.registry import PASSWORD, LocalRegistry
 from tests.support.slow_proxy import SlowProxy
 from worker.config import AgentSettings

@@ -7,7 +7,7 @@ import pytest
 from docker.errors import ImageNotFound
 
 from tasks.client import AgentClient
-from tests.integration.images.conftest import MakeImage
+from tests.support.images import MakeImage
 
 
 def purge(client: AgentClient, images: list[str], force: bool = False) -> list[dict[str, object]]:

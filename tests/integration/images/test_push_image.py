@@ -9,7 +9,7 @@ import pytest
 
 from tasks.client import AgentClient
 from tasks.images_client import push_image
-from tests.integration.images.conftest import MakeImage, registry_conf
+from tests.support.images import MakeImage, registry_conf
 from tests.support.registry import PASSWORD, LocalRegistry
 from tests.support.slow_proxy import SlowProxy
 
