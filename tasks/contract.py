@@ -148,7 +148,7 @@ class CheckAndPullReq(Request):
 class PullImageReq(Request):
     """The background pull that check_and_pull starts for one image."""
 
-    image: ImageName
+    image: ImageName  # the config's canonical: names the pull in Flower and in the shared-pull key
     config: ImageConfig
 
 

@@ -68,7 +68,7 @@ def pull_image(req: PullImageReq) -> bool:
         return Puller(h.docker, h.events, h.settings.id, h.settings.image_pull_timeout).run(req.config)
     finally:
         if task_id:
-            _shared_pulls().release(req.config.canonical, task_id)
+            _shared_pulls().release(req.image, task_id)
 
 
 @agent_task("agent.push_image", PushImageReq)

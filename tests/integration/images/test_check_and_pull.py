@@ -7,6 +7,7 @@ from typing import Any
 
 import docker
 import pytest
+import redis
 from celery.result import AsyncResult
 from docker.errors import ImageNotFound
 
@@ -169,6 +170,7 @@ def test_pull_past_its_timeout_fails_and_leaves_nothing(
     events: EventLog,
     settings: AgentSettings,
     monkeypatch: pytest.MonkeyPatch,
+    redis_url: str,
 ) -> None:
     monkeypatch.setattr(settings, "image_pull_timeout", 1.0)
     canonical = f"{slow_link.host}/{big_pushed_image}:v1"
@@ -177,6 +179,8 @@ def test_pull_past_its_timeout_fails_and_leaves_nothing(
     failed = [p for n, p in image_events(events, canonical) if n == "image_pull_failed"]
     assert failed and failed[0]["msg"] == "timeout (s:1)"
     assert local_id(docker_client, canonical) is None
+    # The shared-pull key went with the pull: the next request starts afresh.
+    assert redis.Redis.from_url(redis_url).exists(f"agent.{settings.id}.pulling.{canonical}") == 0
 
 
 def test_concurrent_requests_for_one_image_share_one_pull(
