@@ -21,58 +21,68 @@ import traceback
 
 FLUSH_INTERVAL = 0.02
 FLUSH_SIZE = 64 << 10
+MAX_PENDING = 1 << 20
 
 
 class FrameChannel:
-    """Writes frames to the runner; one lock keeps them whole across threads."""
+    """Writes frames to the runner. Only the writer thread calls it, so a KeyboardInterrupt in
+    the main thread can never cut a frame in half."""
 
     def __init__(self, fd):
         self.fd = fd
-        self.lock = threading.Lock()
 
     def send(self, kind, payload):
         if isinstance(payload, str):
             payload = payload.encode("utf-8", "replace")
-        frame = struct.pack(">cI", kind, len(payload)) + payload
-        with self.lock:
-            view = memoryview(frame)
-            while view:
-                n = os.write(self.fd, view)
-                view = view[n:]
+        view = memoryview(struct.pack(">cI", kind, len(payload)) + payload)
+        while view:
+            n = os.write(self.fd, view)
+            view = view[n:]
 
 
 class Output:
-    """stdout and stderr share one ordered buffer, flushed by size, by a timer and at the end."""
+    """One ordered queue of frames: stdout/stderr text (consecutive writes merged) and control
+    frames. Any thread appends; the writer thread sends, on demand or every FLUSH_INTERVAL."""
 
     def __init__(self, channel):
         self.channel = channel
-        self.lock = threading.Lock()
+        self.cond = threading.Condition()
         self.pending = []  # [kind, [text, ...]]
         self.size = 0
+        self.sending = False
 
     def write(self, kind, text):
-        with self.lock:
-            if self.pending and self.pending[-1][0] == kind:
+        with self.cond:
+            while self.size >= MAX_PENDING:  # the runner is not reading: wait (interruptible)
+                self.cond.wait()
+            if self.pending and self.pending[-1][0] == kind and kind in (b"o", b"e"):
                 self.pending[-1][1].append(text)
             else:
                 self.pending.append([kind, [text]])
             self.size += len(text)
-            full = self.size >= FLUSH_SIZE
-        if full:
-            self.flush()
+            if self.size >= FLUSH_SIZE or kind not in (b"o", b"e"):
+                self.cond.notify_all()
 
     def flush(self):
-        with self.lock:
-            pending, self.pending, self.size = self.pending, [], 0
-            # Hold the lock while sending so that two flushes cannot reorder output.
+        """Wait until everything written so far has been sent."""
+        with self.cond:
+            self.cond.notify_all()
+            while self.pending or self.sending:
+                self.cond.wait()
+
+    def send_forever(self):
+        while True:
+            with self.cond:
+                if not self.pending:
+                    self.cond.wait(FLUSH_INTERVAL)
+                pending, self.pending, self.size = self.pending, [], 0
+                self.sending = bool(pending)
+                self.cond.notify_all()
             for kind, parts in pending:
                 self.channel.send(kind, "".join(parts))
-
-    def flush_forever(self):
-        event = threading.Event()
-        while not event.wait(FLUSH_INTERVAL):
-            if self.pending:
-                self.flush()
+            with self.cond:
+                self.sending = False
+                self.cond.notify_all()
 
 
 class Stream(io.TextIOBase):
@@ -129,7 +139,7 @@ class Interpreter:
                 self.inputs.put(cmd.get("text", ""))
             elif op == "complete":
                 reply = {"id": cmd.get("id"), "suggestions": self.complete(cmd.get("text", ""))}
-                self.channel.send(b"c", json.dumps(reply))
+                self.output.write(b"c", json.dumps(reply))
         self.jobs.put(None)  # the runner went away
 
     def complete(self, text):
@@ -166,8 +176,7 @@ class Interpreter:
     def read_input(self, prompt="", is_password=False):
         if prompt:
             sys.stdout.write(str(prompt))
-        self.output.flush()
-        self.channel.send(b"w", json.dumps({"is_password": is_password, "prompt": str(prompt)}))
+        self.output.write(b"w", json.dumps({"is_password": is_password, "prompt": str(prompt)}))
         return self.inputs.get()
 
     def getpass(self, prompt="Password: ", stream=None):
@@ -225,7 +234,7 @@ class Interpreter:
             pass
         signal.signal(signal.SIGINT, self.on_sigint)
         threading.Thread(target=self.read_commands, daemon=True).start()
-        threading.Thread(target=self.output.flush_forever, daemon=True).start()
+        threading.Thread(target=self.output.send_forever, daemon=True).start()
         while True:
             try:
                 code = self.jobs.get()
@@ -236,12 +245,7 @@ class Interpreter:
             while not self.inputs.empty():  # input meant for an earlier run
                 self.inputs.get_nowait()
             exit_code = self.run_code(code)
-            try:
-                self.output.flush()
-                self.channel.send(b"f", json.dumps({"exitCode": exit_code}))
-            except KeyboardInterrupt:
-                self.output.flush()
-                self.channel.send(b"f", json.dumps({"exitCode": exit_code}))
+            self.output.write(b"f", json.dumps({"exitCode": exit_code}))
 
 
 def main():

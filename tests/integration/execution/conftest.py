@@ -4,6 +4,7 @@ the `http-server` service port published), registered in this host's kernel regi
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import time
 import uuid
@@ -55,10 +56,8 @@ def start_kernel(docker_client: docker.DockerClient, image: str, settings: Agent
 
 def stop_kernel(docker_client: docker.DockerClient, record: KernelRecord) -> None:
     host().registry.remove(record.kernel_id)
-    try:
+    with contextlib.suppress(docker.errors.NotFound):
         docker_client.containers.get(record.container_id).remove(force=True)
-    except docker.errors.NotFound:
-        pass
     shutil.rmtree(record.scratch_dir, ignore_errors=True)
     shutil.rmtree(record.ipc_dir, ignore_errors=True)
 

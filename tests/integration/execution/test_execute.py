@@ -17,7 +17,8 @@ from worker.state.kernels import KernelRecord
 
 
 def execute(client: AgentClient, k: KernelRecord, mode: str, code: str = "", **kw: Any) -> dict[str, Any]:
-    return dict(client.call("execute", session_id=k.session_id, kernel_id=k.kernel_id, mode=mode, code=code, **kw))
+    return dict(client.call("execute", session_id=k.session_id, kernel_id=k.kernel_id, mode=mode, code=code,
+                            **kw))
 
 
 def text(result: dict[str, Any], kind: str = "stdout") -> str:
@@ -46,8 +47,8 @@ def test_execute_exception_puts_traceback_on_stderr_with_exit_code_1(client: Age
 
 @pytest.mark.parametrize(("code", "exit_code"), [("raise SystemExit(7)", 7), ("import sys; sys.exit()", 0),
                                                  ("raise SystemExit('bye')", 1)])
-def test_execute_system_exit_gives_its_code_and_keeps_the_kernel(client: AgentClient, shared_kernel: KernelRecord,
-                                                                 code: str, exit_code: int) -> None:
+def test_execute_system_exit_gives_its_code_and_keeps_the_kernel(
+        client: AgentClient, shared_kernel: KernelRecord, code: str, exit_code: int) -> None:
     r = execute(client, shared_kernel, "query", code)
     assert (r["status"], r["exitCode"]) == ("finished", exit_code)
     assert text(execute(client, shared_kernel, "query", "print(2 + 2)")) == "4\n"
@@ -115,7 +116,8 @@ def test_continue_after_agent_restart_returns_the_rest_of_the_run(client: AgentC
     assert text(first) + "".join(rest) == "".join(f"line {i}\n" for i in range(5))
 
 
-def test_batch_build_and_exec_report_their_exit_codes(client: AgentClient, shared_kernel: KernelRecord) -> None:
+def test_batch_build_and_exec_report_their_exit_codes(client: AgentClient,
+                                                      shared_kernel: KernelRecord) -> None:
     opts = {"build": "echo building > built.txt; cat built.txt; exit 0", "exec": "cat built.txt; exit 3"}
     r = execute(client, shared_kernel, "batch", opts=opts)
     assert (r["status"], r["exitCode"], text(r)) == ("build-finished", 0, "building\n")
@@ -157,7 +159,8 @@ def test_exec_timeout_reports_the_timeout(client: AgentClient, own_kernel: Kerne
 
 
 def test_execute_in_a_dead_container_raises_and_reports_kernel_terminated(
-        client: AgentClient, own_kernel: KernelRecord, docker_client: docker.DockerClient, events: Any) -> None:
+        client: AgentClient, own_kernel: KernelRecord, docker_client: docker.DockerClient,
+        events: Any) -> None:
     docker_client.containers.get(own_kernel.container_id).kill()
     with pytest.raises(RuntimeError, match="container has exited"):
         execute(client, own_kernel, "query", "print(1)")

@@ -1,0 +1,125 @@
+"""The kernel runner run on the host (stdlib python3, as in a kernel): protocol, bounds, recovery."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from worker.runner_client import RunnerClient, RunnerRefused
+
+REPO = Path(__file__).resolve().parents[3]
+
+
+@pytest.fixture
+def runner(tmp_path: Path) -> Iterator[tuple[RunnerClient, subprocess.Popen[bytes]]]:
+    sock = tmp_path / "runner.sock"
+    env = dict(os.environ, KERNEL_RUNNER_SOCKET=str(sock), KERNEL_WORK_DIR=str(tmp_path))
+    proc = subprocess.Popen([sys.executable, "-I", str(REPO / "runner")], env=env, cwd=tmp_path,
+                            stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 10
+    while not sock.exists():
+        assert time.monotonic() < deadline and proc.poll() is None, "runner did not start"
+        time.sleep(0.02)
+    yield RunnerClient(sock), proc
+    proc.terminate()
+    proc.wait(10)
+
+
+def run(c: RunnerClient, mode: str, code: str = "", **kw: Any) -> dict[str, Any]:
+    kw.setdefault("flush_timeout", 10.0)
+    return c.request("execute", timeout=60, mode=mode, code=code, **kw)
+
+
+def rss_kib(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    raise AssertionError("no VmRSS")
+
+
+def test_status_handshake_and_sigterm_exit_promptly(runner: tuple[RunnerClient, Any]) -> None:
+    c, proc = runner
+    reply = c.request("status")
+    assert reply["pid"] == proc.pid and reply["started_at"] <= time.time() and reply["python"]
+    run(c, "query", "x = 1")  # an interpreter child exists too
+    t0 = time.monotonic()
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(5) == 0 and time.monotonic() - t0 < 3
+    assert not c.socket_path.exists()
+
+
+def test_large_output_comes_in_bounded_replies_without_loss(runner: tuple[RunnerClient, Any]) -> None:
+    c, _ = runner
+    r = run(c, "query", "import sys\nfor i in range(30000):\n    sys.stdout.write('%099d\\n' % i)")
+    got = [r]
+    while r["status"] == "continued":
+        r = run(c, "continue", run_id=r["runId"])
+        got.append(r)
+    out = "".join(d for x in got for _, d in x["console"])
+    assert out == "".join(f"{i:099d}\n" for i in range(30000))
+    assert len(got) >= 3 and all(sum(len(d) for _, d in x["console"]) <= 1 << 20 for x in got)
+
+
+def test_uncollected_output_is_bounded_and_the_runner_stays_small(runner: tuple[RunnerClient, Any]) -> None:
+    c, proc = runner
+    r = run(c, "query", "while True:\n    print('x' * 10000)", flush_timeout=0.1)
+    time.sleep(1.0)  # nobody collects: the runner's buffer fills and the writer blocks
+    assert rss_kib(proc.pid) < 64 * 1024
+    c.request("interrupt")
+    while r["status"] == "continued":
+        r = run(c, "continue", run_id=r["runId"])
+    assert r["status"] == "finished" and r["exitCode"] == 130
+
+
+def test_a_second_run_is_refused_while_one_is_in_progress(runner: tuple[RunnerClient, Any]) -> None:
+    c, _ = runner
+    first = run(c, "query", "import time; time.sleep(0.5)", flush_timeout=0)
+    with pytest.raises(RunnerRefused, match="still in progress") as e:
+        run(c, "query", "print(1)")
+    assert e.value.kind == "busy"
+    assert run(c, "continue", run_id=first["runId"])["status"] == "finished"
+    with pytest.raises(RunnerRefused) as e:
+        run(c, "continue", run_id=first["runId"])
+    assert e.value.kind == "no-run"
+    with pytest.raises(RunnerRefused) as e:
+        run(c, "input", "text")
+    assert e.value.kind == "no-run"
+
+
+def test_a_crashed_interpreter_ends_the_run_and_a_fresh_one_takes_the_next(
+        runner: tuple[RunnerClient, Any]) -> None:
+    c, _ = runner
+    run(c, "query", "lost = 1")
+    r = run(c, "query", "import os, signal; os.kill(os.getpid(), signal.SIGKILL)")
+    assert (r["status"], r["exitCode"]) == ("finished", 137)
+    assert "state is lost" in r["console"][-1][1]
+    r = run(c, "query", "print('lost' in globals())")
+    assert r["console"] == [["stdout", "False\n"]]
+
+
+def test_cancel_kills_a_batch_command(runner: tuple[RunnerClient, Any], tmp_path: Path) -> None:
+    c, _ = runner
+    r = run(c, "batch", opts={"exec": "echo $$ > pid; exec sleep 60"}, flush_timeout=0.3)
+    assert r["status"] == "continued"
+    pid = int((tmp_path / "pid").read_text())
+    assert c.request("cancel")["cancelled"] is True
+    deadline = time.monotonic() + 5
+    while Path(f"/proc/{pid}").exists() and Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z":
+        assert time.monotonic() < deadline, "batch command still alive"
+        time.sleep(0.05)
+    assert run(c, "query", "print('next')")["console"] == [["stdout", "next\n"]]
+
+
+def test_stdout_and_stderr_keep_their_order_and_merge_consecutive_records(
+        runner: tuple[RunnerClient, Any]) -> None:
+    c, _ = runner
+    r = run(c, "query", "import sys\nprint('a'); print('b')\nprint('c', file=sys.stderr)\nprint('d')")
+    assert r["console"] == [["stdout", "a\nb\n"], ["stderr", "c\n"], ["stdout", "d\n"]]
