@@ -11,6 +11,7 @@ from typing import Any
 
 import redis
 
+from tasks.cli_execution import add_execution_commands
 from tasks.cli_files import add_file_commands
 from tasks.cli_images import add_image_commands
 from tasks.client import AgentClient
@@ -79,8 +80,10 @@ def build_parser() -> argparse.ArgumentParser:
     net.add_argument("name")
     net.set_defaults(handler=cmd_network)
 
-    kern = sub.add_parser("kernel", help="files in a kernel: upload, download, ls")
-    add_file_commands(kern.add_subparsers(dest="kernel_command", required=True))
+    kern = sub.add_parser("kernel", help="a kernel: run code, logs, completions, files")
+    kernel_sub = kern.add_subparsers(dest="kernel_command", required=True)
+    add_file_commands(kernel_sub)
+    add_execution_commands(kernel_sub)
 
     ev = sub.add_parser("events", help="domain events in the stream")
     ev_sub = ev.add_subparsers(dest="events_command", required=True)
