@@ -17,7 +17,9 @@ from worker import batch_execution, execution, kernel_services
 from worker.host import host
 
 
-@agent_task("agent.execute", ExecuteReq)
+# The hot path: no STARTED state write and no Celery task events (the domain events
+# execution_started/finished say the same); see docs/execution.md, "Latency".
+@agent_task("agent.execute", ExecuteReq, track_started=False, send_events=False)
 def execute(req: ExecuteReq) -> dict[str, Any]:
     """Start, continue or feed input to a run; returns the output gathered within flush_timeout."""
     return execution.execute(host(), req)
