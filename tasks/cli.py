@@ -16,7 +16,7 @@ from tasks.cli_files import add_file_commands
 from tasks.cli_images import add_image_commands
 from tasks.client import AgentClient
 from worker.config import load_settings
-from worker.events.consumer import parse_entry
+from worker.events.consumer import parse_entries, parse_read_reply
 
 Handler = Callable[[AgentClient, argparse.Namespace], Any]
 
@@ -41,18 +41,15 @@ def cmd_network(c: AgentClient, a: argparse.Namespace) -> None:
 def cmd_events_tail(c: AgentClient, a: argparse.Namespace) -> None:
     r = redis.Redis.from_url(a.redis_url)
     stream = load_settings().events_stream
-    last = "0-0" if not a.follow else "$"
     if not a.follow:
-        entries = r.xrevrange(stream, count=a.count)[::-1]
-        for entry_id, fields in entries:
-            _show_event(parse_entry(entry_id, fields))
+        for event in reversed(parse_entries(r.xrevrange(stream, count=a.count))):
+            _show_event(event)
         return
+    last = "$"
     while True:
-        reply = r.xread({stream: last}, block=1000, count=100)
-        for _, entries in reply or []:
-            for entry_id, fields in entries:
-                last = entry_id
-                _show_event(parse_entry(entry_id, fields))
+        for event in parse_read_reply(r.xread({stream: last}, block=1000, count=100)):
+            last = event.entry_id
+            _show_event(event)
 
 
 def _show_event(e: Any) -> None:

@@ -11,7 +11,16 @@ import re
 import signal
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, AliasChoices, BaseModel, ConfigDict, Field, StrictBool, StrictStr, field_validator
+from pydantic import (
+    AfterValidator,
+    AliasChoices,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictStr,
+    field_validator,
+)
 
 UUID_PATTERN = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
 KernelId = Annotated[StrictStr, Field(pattern=UUID_PATTERN, description="a kernel's UUID")]
@@ -374,7 +383,8 @@ class AcceptFileReq(Request):
 
 class FilePathReq(Request):
     kernel_id: KernelId
-    filepath: StrictStr = Field(min_length=1, max_length=4096, validation_alias=AliasChoices("filepath", "path"))
+    filepath: StrictStr = Field(min_length=1, max_length=4096,
+                                validation_alias=AliasChoices("filepath", "path"))
 
 
 class ListFilesResp(BaseModel):

@@ -32,7 +32,7 @@ def agent_info(h: Host) -> dict[str, Any]:
     }
 
 
-class AgentStep(bootsteps.StartStopStep):
+class AgentStep(bootsteps.StartStopStep):  # type: ignore[misc]  # celery has no type hints
     """Runs once per host; see the module docstring."""
 
     requires = {"celery.worker.components:Timer"}

@@ -14,10 +14,11 @@ from worker.config import AgentSettings
 def cpu_info() -> HardwareMetadata:
     model = "unknown"
     try:
-        for line in open("/proc/cpuinfo"):
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    model = line.split(":", 1)[1].strip()
+                    break
     except OSError:
         pass
     cores = len(os.sched_getaffinity(0))
@@ -69,7 +70,8 @@ def mock_info(settings: AgentSettings) -> HardwareMetadata | None:
     for d in settings.mock_devices:
         meta[f"device.{d.device_id}.model_name"] = d.model_name
     if missing:
-        return HardwareMetadata(status="degraded", status_info=f"device files missing: {missing}", metadata=meta)
+        return HardwareMetadata(status="degraded", status_info=f"device files missing: {missing}",
+                                metadata=meta)
     return HardwareMetadata(status="healthy", metadata=meta)
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import docker
 from docker.errors import APIError, NotFound
 
@@ -34,17 +36,11 @@ def test_networks(client: docker.DockerClient) -> list[docker.models.networks.Ne
 
 def remove_test_objects(client: docker.DockerClient) -> None:
     for c in test_containers(client):
-        try:
+        with contextlib.suppress(NotFound, APIError):
             c.remove(force=True, v=True)
-        except (NotFound, APIError):
-            pass
     for n in test_networks(client):
-        try:
+        with contextlib.suppress(NotFound, APIError):
             n.remove()
-        except (NotFound, APIError):
-            pass
     for img in client.images.list(filters={"label": TEST_LABEL}):
-        try:
+        with contextlib.suppress(NotFound, APIError):
             client.images.remove(img.id, force=True)
-        except (NotFound, APIError):
-            pass

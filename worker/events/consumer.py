@@ -33,9 +33,8 @@ class EventConsumer:
 
     def read(self, count: int = 100, block_ms: int | None = 1000) -> list[ReceivedEvent]:
         """New events for this consumer (waits up to `block_ms`)."""
-        reply = self._redis.xreadgroup(self.group, self.consumer, {self.stream: ">"}, count=count,
-                                       block=block_ms)
-        return [parse_entry(entry_id, fields) for _, entries in reply or [] for entry_id, fields in entries]
+        return parse_read_reply(self._redis.xreadgroup(self.group, self.consumer, {self.stream: ">"},
+                                                       count=count, block=block_ms))
 
     def ack(self, *events: ReceivedEvent) -> None:
         if events:
@@ -57,6 +56,16 @@ def parse_entry(entry_id: bytes | str, fields: dict[Any, Any]) -> ReceivedEvent:
     return ReceivedEvent(text(entry_id), f["name"], f["source"], json.loads(f["payload"]))
 
 
+def parse_entries(entries: Any) -> list[ReceivedEvent]:
+    """Entries as XRANGE and XREVRANGE return them: `[(id, {field: value}), ...]`."""
+    return [parse_entry(entry_id, fields) for entry_id, fields in entries or []]
+
+
+def parse_read_reply(reply: Any) -> list[ReceivedEvent]:
+    """An XREAD or XREADGROUP reply: `[(stream, [(id, {field: value}), ...]), ...]` (None: nothing new)."""
+    return [event for _, entries in reply or [] for event in parse_entries(entries)]
+
+
 def read_all(client: redis.Redis, stream: str = "events") -> list[ReceivedEvent]:
     """Every event still in the stream, oldest first (for tests and `agentctl events tail`)."""
-    return [parse_entry(i, f) for i, f in client.xrange(stream)]
+    return parse_entries(client.xrange(stream))

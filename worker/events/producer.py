@@ -27,8 +27,8 @@ class EventProducer:
         fields = {"name": event.name, "source": self.source, "payload": event.model_dump_json()}
         pipe = self._redis.pipeline(transaction=False)
         pipe.xadd(self.stream, fields, maxlen=self.maxlen, approximate=True)  # type: ignore[arg-type]
-        live = '{"name":%s,"source":%s,"payload":%s}' % (
-            json.dumps(event.name), json.dumps(self.source), fields["payload"])
+        live = json.dumps({"name": event.name, "source": self.source,
+                           "payload": event.model_dump(mode="json")})
         pipe.publish(self.stream, live)
         entry_id, _ = pipe.execute()
         log.debug("event %s %s", event.name, fields["payload"])

@@ -57,7 +57,8 @@ class KernelRegistry:
 
     def get(self, kernel_id: str) -> KernelRecord:
         """The kernel's record; KernelNotFound (a KeyError) when this host does not know it."""
-        row = self._db.read().execute("SELECT record FROM kernels WHERE kernel_id = ?", (kernel_id,)).fetchone()
+        row = self._db.read().execute("SELECT record FROM kernels WHERE kernel_id = ?",
+                                      (kernel_id,)).fetchone()
         if row is None:
             raise KernelNotFound(kernel_id)
         return KernelRecord.model_validate_json(row[0])

@@ -49,8 +49,8 @@ def test_create_local_network_rejects_bad_names_and_creates_nothing(
     assert network_names(docker_client) == before
 
 
-def test_destroy_local_network_removes_an_unused_network(client: AgentClient, docker_client: docker.DockerClient,
-                                                         unique: str) -> None:
+def test_destroy_local_network_removes_an_unused_network(
+        client: AgentClient, docker_client: docker.DockerClient, unique: str) -> None:
     name = f"delete-me-network-{unique}"
     docker_client.networks.create(name, driver="bridge", labels={TEST_LABEL: "1"})
     assert client.call("destroy_local_network", network_name=name) is None

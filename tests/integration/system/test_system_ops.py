@@ -37,7 +37,8 @@ def test_gather_hwinfo_reports_cpu_and_memory_without_a_gpu(client: AgentClient)
 def test_update_scaling_group_rewrites_the_toml_keeping_comments_and_a_backup(
         client: AgentClient, settings: AgentSettings) -> None:
     path = config_path()
-    original = '# the host\n[agent]\n# which group\nscaling-group = "default"  # keep me\n\n[container]\nkernel-uid = 1000\n'
+    original = ('# the host\n[agent]\n# which group\nscaling-group = "default"  # keep me\n\n'
+                '[container]\nkernel-uid = 1000\n')
     path.write_text(original)
     try:
         client.update_scaling_group("gpu-pool")
@@ -53,7 +54,8 @@ def test_update_scaling_group_rewrites_the_toml_keeping_comments_and_a_backup(
 
 
 @pytest.mark.parametrize("bad", ["", "   ", None, 5, "a/b"])
-def test_update_scaling_group_rejects_bad_names_and_leaves_the_file_untouched(client: AgentClient, bad: object) -> None:
+def test_update_scaling_group_rejects_bad_names_and_leaves_the_file_untouched(
+        client: AgentClient, bad: object) -> None:
     path = config_path()
     path.write_text('[agent]\nscaling-group = "default"\n')
     try:
