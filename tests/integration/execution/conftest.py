@@ -1,80 +1,62 @@
-"""A running kernel for the execution tests: the kernel image running the runner as the lead's
-creation pipeline does (uid 1000, runner mounted read-only, ipc and work dirs from the host,
-the `http-server` service port published), registered in this host's kernel registry."""
+"""Kernels for the execution tests, made and destroyed through the real pipeline
+(create_kernels / destroy_kernel) from the `kernel-python` image, whose `ai.backend.service-ports`
+label declares `http-server:http:8080`."""
 
 from __future__ import annotations
 
-import contextlib
-import shutil
-import time
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 
 import docker
 import pytest
 
+from tasks.client import AgentClient
+from tests.integration.conftest import kernel_config
 from worker.config import AgentSettings
 from worker.host import host
-from worker.state.kernels import KernelRecord, KernelState
-
-REPO = Path(__file__).resolve().parents[3]
-SERVICE_PORT = 8080
+from worker.state.kernels import KernelRecord
 
 
-def start_kernel(docker_client: docker.DockerClient, image: str, settings: AgentSettings) -> KernelRecord:
+def create_kernel(client: AgentClient, image: str) -> KernelRecord:
     kernel_id, session_id = str(uuid.uuid4()), str(uuid.uuid4())
-    scratch = settings.scratch_dir / kernel_id
-    ipc = settings.ipc_dir / kernel_id
-    for d in (scratch / "work", scratch / "config", ipc):
-        d.mkdir(parents=True)
-        shutil.chown(d, settings.kernel_uid, settings.kernel_gid)
-    container = docker_client.containers.run(
-        image, ["python3", "-I", "/opt/kernel/runner"], detach=True,
-        user=f"{settings.kernel_uid}:{settings.kernel_gid}", working_dir="/home/work",
-        volumes={str(REPO / "runner"): {"bind": "/opt/kernel/runner", "mode": "ro"},
-                 str(ipc): {"bind": "/opt/kernel/ipc", "mode": "rw"},
-                 str(scratch / "work"): {"bind": "/home/work", "mode": "rw"},
-                 str(scratch / "config"): {"bind": "/home/config", "mode": "ro"}},
-        ports={f"{SERVICE_PORT}/tcp": ("127.0.0.1", None)},
-        labels={"agent.test": "1", "ai.backend.kernel-id": kernel_id, "ai.backend.session-id": session_id,
-                "ai.backend.owner": settings.id})
-    container.reload()
-    host_port = int(container.ports[f"{SERVICE_PORT}/tcp"][0]["HostPort"])
-    record = KernelRecord(kernel_id=kernel_id, session_id=session_id, state=KernelState.RUNNING,
-                          container_id=container.id, scratch_dir=scratch, ipc_dir=ipc,
-                          uid=settings.kernel_uid, gid=settings.kernel_gid, image=image,
-                          service_ports=[{"name": "http-server", "protocol": "http",
-                                          "container_ports": [SERVICE_PORT], "host_ports": [host_port]}])
-    deadline = time.monotonic() + 15
-    while not record.runner_socket.exists():
-        assert time.monotonic() < deadline, container.logs().decode()
-        time.sleep(0.05)
-    host().registry.put(record)
-    return record
+    client.call("create_kernels", raw_session_id=session_id, raw_kernel_ids=[kernel_id],
+                raw_configs=[kernel_config(image)], timeout=120)
+    return host().registry.get(kernel_id)
 
 
-def stop_kernel(docker_client: docker.DockerClient, record: KernelRecord) -> None:
-    host().registry.remove(record.kernel_id)
-    with contextlib.suppress(docker.errors.NotFound):
-        docker_client.containers.get(record.container_id).remove(force=True)
-    shutil.rmtree(record.scratch_dir, ignore_errors=True)
-    shutil.rmtree(record.ipc_dir, ignore_errors=True)
+def destroy_kernel(client: AgentClient, docker_client: docker.DockerClient, record: KernelRecord) -> None:
+    """Destroy (a no-op if a test already did) and check that nothing of the kernel is left."""
+    client.call("destroy_kernel", kernel_id=record.kernel_id, session_id=record.session_id,
+                suppress_events=True)
+    assert containers_of(docker_client, record) == []
+    assert not record.scratch_dir.exists() and host().registry.find(record.kernel_id) is None
+
+
+def containers_of(docker_client: docker.DockerClient, record: KernelRecord) -> list[object]:
+    return list(docker_client.containers.list(
+        all=True, filters={"label": f"ai.backend.kernel-id={record.kernel_id}"}))
 
 
 @pytest.fixture(scope="module")
-def shared_kernel(worker: object, docker_engine: docker.DockerClient, kernel_image: str,
-                  settings: AgentSettings) -> Iterator[KernelRecord]:
+def module_client(worker: object, redis_url: str, settings: AgentSettings) -> Iterator[AgentClient]:
+    c = AgentClient(settings.id, redis_url, default_timeout=120)
+    yield c
+    c.close()
+
+
+@pytest.fixture(scope="module")
+def shared_kernel(module_client: AgentClient, docker_engine: docker.DockerClient,
+                  kernel_image: str) -> Iterator[KernelRecord]:
     """One kernel shared by a module's tests (each test leaves no run in progress)."""
-    record = start_kernel(docker_engine, kernel_image, settings)
+    record = create_kernel(module_client, kernel_image)
     yield record
-    stop_kernel(docker_engine, record)
+    destroy_kernel(module_client, docker_engine, record)
 
 
 @pytest.fixture
-def own_kernel(worker: object, docker_engine: docker.DockerClient, kernel_image: str,
-               settings: AgentSettings) -> Iterator[KernelRecord]:
-    """A kernel of this test only (for tests that break it)."""
-    record = start_kernel(docker_engine, kernel_image, settings)
+def own_kernel(module_client: AgentClient, docker_engine: docker.DockerClient,
+               kernel_image: str) -> Iterator[KernelRecord]:
+    """A kernel of this test only (for tests that break or destroy it)."""
+    record = create_kernel(module_client, kernel_image)
     yield record
-    stop_kernel(docker_engine, record)
+    destroy_kernel(module_client, docker_engine, record)

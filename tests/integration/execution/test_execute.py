@@ -10,6 +10,7 @@ import pytest
 
 from tasks.client import AgentClient
 from tasks.contract import ExecuteReq
+from tests.integration.execution.conftest import containers_of
 from worker import execution
 from worker.config import AgentSettings, load_settings
 from worker.host import Host
@@ -151,11 +152,21 @@ def test_execute_in_an_unknown_kernel_raises_runtime_error(client: AgentClient, 
                     kernel_id="00000000-0000-0000-0000-0000000000aa", mode="query", code="1")
 
 
-def test_exec_timeout_reports_the_timeout(client: AgentClient, own_kernel: KernelRecord, events: Any) -> None:
+def test_exec_timeout_reports_the_timeout_and_destroys_the_kernel(
+        client: AgentClient, own_kernel: KernelRecord, events: Any,
+        docker_client: docker.DockerClient) -> None:
     r = execute(client, own_kernel, "query", "import time\ntime.sleep(30)", opts={"exec_timeout": 0.5},
                 flush_timeout=10)
     assert r["status"] == "exec-timeout"
     assert [e.name for e in events.named("execution_timeout")] == ["execution_timeout"]
+    deadline = time.monotonic() + 30
+    while not events.named("kernel_terminated"):
+        assert time.monotonic() < deadline, "the kernel was not destroyed"
+        time.sleep(0.1)
+    [terminated] = events.named("kernel_terminated")
+    assert terminated.payload["kernel_id"] == own_kernel.kernel_id
+    assert terminated.payload["reason"] == "exec-timeout"
+    assert containers_of(docker_client, own_kernel) == []
 
 
 def test_execute_in_a_dead_container_raises_and_reports_kernel_terminated(
