@@ -189,3 +189,11 @@ def test_get_logs_and_ping_kernel(client: AgentClient, shared_kernel: KernelReco
     pong = client.call("ping_kernel", kernel_id=shared_kernel.kernel_id)
     assert pong["started_at"] < t0 and 0 < pong["rtt"] < 5
     assert client.call("ping_kernel", kernel_id="00000000-0000-0000-0000-0000000000bb") is None
+
+
+@pytest.mark.parametrize(("operation", "args"), [("interrupt_kernel", {}), ("get_logs", {}),
+                                                 ("get_completions", {"text": "pri", "opts": {}})])
+def test_kernel_operations_on_an_unknown_kernel_raise_key_error(client: AgentClient, operation: str,
+                                                                args: dict[str, Any]) -> None:
+    with pytest.raises(KeyError, match="not known"):
+        client.call(operation, kernel_id="00000000-0000-0000-0000-0000000000dd", **args)
