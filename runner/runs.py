@@ -28,7 +28,7 @@ class Run:
     def __init__(self, run_id, kind):
         self.run_id = run_id
         self.kind = kind            # "query" or "batch"
-        self.records = []           # [type, data] lists and Marker objects, in order
+        self.records = []           # [type, [text, ...]] lists and Marker objects, in order
         self.size = 0               # bytes of text in `records`
         self.ended = False          # a final marker was appended
         self.delivered = False      # the final marker was handed to the agent
@@ -49,9 +49,9 @@ class Run:
                 return
             last = self.records[-1] if self.records else None
             if isinstance(last, list) and last[0] == kind:
-                last[1] += data
+                last[1].append(data)  # joined when collected: no quadratic string growth
             else:
-                self.records.append([kind, data])
+                self.records.append([kind, [data]])
             self.size += len(data)
             self.cond.notify_all()
 
@@ -61,7 +61,7 @@ class Run:
             if self.ended:
                 return
             if self.dropped:
-                self.records.append(["stderr", f"[runner: {self.dropped} bytes of output dropped]\n"])
+                self.records.append(["stderr", [f"[runner: {self.dropped} bytes of output dropped]\n"]])
                 self.dropped = 0
             self.records.append(Marker(status, exit_code, options))
             if status in FINAL:
@@ -85,14 +85,15 @@ class Run:
                 if isinstance(rec, Marker):
                     marker = self.records.pop(0)
                     break
-                data = rec[1]
+                data = "".join(rec[1])
                 room = REPLY_LIMIT - taken
                 if len(data) > room:
                     console.append([rec[0], data[:room]])
-                    rec[1] = data[room:]
+                    rec[1] = [data[room:]]
                     taken += room
                 else:
-                    console.append(self.records.pop(0))
+                    console.append([rec[0], data])
+                    self.records.pop(0)
                     taken += len(data)
             self.size -= taken
             if marker is not None and marker.status in FINAL:
