@@ -21,6 +21,14 @@ def reachable(port: int) -> bool:
         return False
 
 
+def service_processes(client: AgentClient, k: KernelRecord) -> int:
+    """How many processes in the kernel run http.server (read from /proc inside the kernel)."""
+    code = ("import glob\nprint(sum(b'http.server' in open(p, 'rb').read() "
+            "for p in glob.glob('/proc/[0-9]*/cmdline')))")
+    r = client.call("execute", session_id=k.session_id, kernel_id=k.kernel_id, mode="query", code=code)
+    return int(r["console"][0][1])
+
+
 def test_service_starts_is_reachable_on_its_host_port_and_shuts_down(
         client: AgentClient, own_kernel: KernelRecord, caplog: pytest.LogCaptureFixture) -> None:
     (own_kernel.work_dir / "index.html").write_text("served from the kernel")
@@ -32,9 +40,11 @@ def test_service_starts_is_reachable_on_its_host_port_and_shuts_down(
     again = client.call("start_service", kernel_id=own_kernel.kernel_id, service="http-server", opts={})
     assert again["status"] == "running"
 
+    assert service_processes(client, own_kernel) == 1
     with caplog.at_level(logging.INFO):
         assert client.call("shutdown_service", kernel_id=own_kernel.kernel_id, service="http-server") is None
         assert not reachable(host_port)
+        assert service_processes(client, own_kernel) == 0
         # Scenario 4: an already stopped service stays stopped, nothing is raised or logged as an error.
         assert client.call("shutdown_service", kernel_id=own_kernel.kernel_id, service="http-server") is None
     assert not reachable(host_port)
