@@ -17,9 +17,9 @@ from worker import batch_execution, execution, kernel_services
 from worker.host import host
 
 
-# The hot path: no STARTED state write and no Celery task events (the domain events
-# execution_started/finished say the same); see docs/execution.md, "Latency".
-@agent_task("agent.execute", ExecuteReq, track_started=False, send_events=False)
+# The hot path: no STARTED state write, no Celery task events (execution_started/finished say the
+# same), and at most once (a redelivered query would run the user's code twice); docs/execution.md.
+@agent_task("agent.execute", ExecuteReq, track_started=False, send_events=False, acks_late=False)
 def execute(req: ExecuteReq) -> dict[str, Any]:
     """Start, continue or feed input to a run; returns the output gathered within flush_timeout."""
     return execution.execute(host(), req)

@@ -123,3 +123,22 @@ def test_stdout_and_stderr_keep_their_order_and_merge_consecutive_records(
     c, _ = runner
     r = run(c, "query", "import sys\nprint('a'); print('b')\nprint('c', file=sys.stderr)\nprint('d')")
     assert r["console"] == [["stdout", "a\nb\n"], ["stderr", "c\n"], ["stdout", "d\n"]]
+
+
+def test_client_reuses_connections_and_survives_a_runner_restart(tmp_path: Path) -> None:
+    sock = tmp_path / "runner.sock"
+    env = dict(os.environ, KERNEL_RUNNER_SOCKET=str(sock), KERNEL_WORK_DIR=str(tmp_path))
+    c = RunnerClient(sock)
+    pids = []
+    for _ in range(2):  # the same client before and after the runner was replaced
+        proc = subprocess.Popen([sys.executable, "-I", str(REPO / "runner")], env=env, cwd=tmp_path)
+        try:
+            deadline = time.monotonic() + 10
+            while not sock.exists():
+                assert time.monotonic() < deadline
+                time.sleep(0.02)
+            pids += [c.request("status")["pid"] for _ in range(3)]
+        finally:
+            proc.terminate()
+            proc.wait(10)
+    assert len(set(pids[:3])) == 1 and len(set(pids[3:])) == 1 and pids[0] != pids[3]
