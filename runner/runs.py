@@ -113,3 +113,9 @@ class Run:
         """Drop an undelivered marker of `status` (a waiting-input answered before it was seen)."""
         with self.cond:
             self.records = [r for r in self.records if not (isinstance(r, Marker) and r.status == status)]
+
+    def abandon(self):
+        """Nobody will collect this run: drop what producers still write, and wake them."""
+        with self.cond:
+            self.delivered = True
+            self.cond.notify_all()

@@ -88,7 +88,7 @@ class Kernel:
                     self.batch.start()
             elif mode in ("continue", "input"):
                 if run is None or run.delivered or (run_id and run.run_id != run_id):
-                    raise Refused("no-run", "no run %s in progress" % (run_id or ""))
+                    raise Refused("no-run", f"no run {run_id or ''} in progress")
                 if mode == "input":
                     if run.kind != "query" or not self.query.waiting_input:
                         raise Refused("not-waiting", f"run {run.run_id} is not waiting for input")
@@ -141,7 +141,7 @@ class Kernel:
             self._disarm_timeout()
         if run is not None and run.is_running():
             run.mark("finished", -1)
-            run.delivered = True
+            run.abandon()
             self._kill_work()
         return run is not None
 
