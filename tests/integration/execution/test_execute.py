@@ -10,7 +10,6 @@ import pytest
 
 from tasks.client import AgentClient
 from tasks.contract import ExecuteReq
-from tests.integration.execution.conftest import containers_of
 from worker import execution
 from worker.config import AgentSettings, load_settings
 from worker.host import Host
@@ -166,7 +165,8 @@ def test_exec_timeout_reports_the_timeout_and_destroys_the_kernel(
     [terminated] = events.named("kernel_terminated")
     assert terminated.payload["kernel_id"] == own_kernel.kernel_id
     assert terminated.payload["reason"] == "exec-timeout"
-    assert containers_of(docker_client, own_kernel) == []
+    label = f"ai.backend.kernel-id={own_kernel.kernel_id}"
+    assert docker_client.containers.list(all=True, filters={"label": label}) == []
 
 
 def test_execute_in_a_dead_container_raises_and_reports_kernel_terminated(
