@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import shutil
 import tempfile
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,6 +21,7 @@ import pytest
 from tests.support.docker_cleanup import TEST_AGENT_PREFIX, docker_client, remove_test_objects
 from tests.support.redis_server import RedisServer
 
+_started = time.time()
 _redis: RedisServer | None = None
 _var_dir: Path | None = None
 
@@ -27,6 +30,7 @@ def pytest_configure(config: pytest.Config) -> None:
     global _redis, _var_dir
     _redis = RedisServer()
     _var_dir = Path(tempfile.mkdtemp(prefix="agent-test-"))
+    port_base = random.randrange(30000, 60000, 500)
     devices = []
     for i in range(2):  # the mock accelerator: two devices backed by real files
         path = _var_dir / f"mock-device-{i}"
@@ -41,6 +45,8 @@ def pytest_configure(config: pytest.Config) -> None:
         "AGENT_STOP_GRACE": "1",
         "AGENT_RUNNER_HANDSHAKE_TIMEOUT": "15",
         "AGENT_MOCK_DEVICES": json.dumps(devices),
+        # sessions side by side on one Docker must not fight over host ports
+        "AGENT_PORT_RANGE": json.dumps([port_base, port_base + 499]),
     })
 
 
@@ -66,9 +72,10 @@ def var_dir() -> Path:
 @pytest.fixture(scope="session")
 def docker_engine() -> Iterator[object]:
     client = docker_client()
-    remove_test_objects(client)
+    agent_id = os.environ["AGENT_ID"]
+    remove_test_objects(client, _started, agent_id)
     yield client
-    remove_test_objects(client)
+    remove_test_objects(client, _started, agent_id)
     client.close()
 
 

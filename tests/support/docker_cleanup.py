@@ -1,8 +1,16 @@
-"""Every Docker object a test run makes carries a test label or a test agent id; this removes them."""
+"""Every Docker object a test run makes carries a test label or a test agent id; this removes them.
+
+Several test sessions may share one Docker engine (developers running suites side by side), so a
+session removes only what it made (created after it started, or owned by its own agent id), plus
+leftovers of crashed sessions (older than STALE_AFTER).
+"""
 
 from __future__ import annotations
 
 import contextlib
+import time
+from datetime import UTC, datetime
+from typing import Any
 
 import docker
 from docker.errors import APIError, NotFound
@@ -21,9 +29,21 @@ def docker_client() -> docker.DockerClient:
     return client
 
 
+STALE_AFTER = 30 * 60.0
+
+
 def is_test_object(labels: dict[str, str] | None) -> bool:
     labels = labels or {}
     return TEST_LABEL in labels or labels.get(OWNER_LABEL, "").startswith(TEST_AGENT_PREFIX)
+
+
+def created_at(attrs: dict[str, Any]) -> float:
+    """Docker's `Created` (RFC 3339, UTC) as a Unix time."""
+    stamp = str(attrs.get("Created", ""))[:19]
+    try:
+        return datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%S").replace(tzinfo=UTC).timestamp()
+    except ValueError:
+        return 0.0
 
 
 def test_containers(client: docker.DockerClient) -> list[docker.models.containers.Container]:
@@ -34,13 +54,23 @@ def test_networks(client: docker.DockerClient) -> list[docker.models.networks.Ne
     return [n for n in client.networks.list() if is_test_object(n.attrs.get("Labels"))]
 
 
-def remove_test_objects(client: docker.DockerClient) -> None:
+def remove_test_objects(client: docker.DockerClient, since: float, agent_id: str) -> None:
+    """Remove test objects made after `since` or owned by `agent_id`, and stale ones of any session."""
+    stale = time.time() - STALE_AFTER
+
+    def ours(attrs: dict[str, Any], labels: dict[str, str] | None) -> bool:
+        made = created_at(attrs)
+        return made >= since - 1 or made < stale or (labels or {}).get(OWNER_LABEL) == agent_id
+
     for c in test_containers(client):
-        with contextlib.suppress(NotFound, APIError):
-            c.remove(force=True, v=True)
+        if ours(c.attrs, c.labels):
+            with contextlib.suppress(NotFound, APIError):
+                c.remove(force=True, v=True)
     for n in test_networks(client):
-        with contextlib.suppress(NotFound, APIError):
-            n.remove()
+        if ours(n.attrs, n.attrs.get("Labels")):
+            with contextlib.suppress(NotFound, APIError):
+                n.remove()
     for img in client.images.list(filters={"label": TEST_LABEL}):
-        with contextlib.suppress(NotFound, APIError):
-            client.images.remove(img.id, force=True)
+        if ours(img.attrs, img.labels):
+            with contextlib.suppress(NotFound, APIError):
+                client.images.remove(img.id, force=True)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 from pydantic import BaseModel
@@ -78,7 +79,10 @@ def provision(svc: KernelServices, ctx: KernelContext) -> KernelContext:
     """Pull the image (if needed) while the host-side stages run; returns the updated context."""
     if not svc.registry.add_new(record_of(ctx)):
         ctx = _latest(svc, ctx)
-    save = lambda c: svc.registry.put(record_of(c))  # noqa: E731
+
+    def save(c: KernelContext) -> None:
+        svc.registry.put(record_of(c))
+
     pipe = svc.pipeline
     split = next(i for i, st in enumerate(pipe.prepare) if st.name == "service_ports")
     decided = threading.Event()  # the pull stage knows whether it pulls: kernel_pulling comes first
@@ -89,11 +93,14 @@ def provision(svc: KernelServices, ctx: KernelContext) -> KernelContext:
         decided.set()
 
     def pull() -> ImageInfo:
+        started = time.perf_counter()
         try:
             spec = dataclasses.replace(pipe.pull.spec(ctx), on_pull=on_pull)
-            return pipe.pull.provisioner.setup(spec)
+            image: ImageInfo = pipe.pull.provisioner.setup(spec)
+            return image
         finally:
             decided.set()
+            ctx.timings[pipe.pull.name] = round(time.perf_counter() - started, 4)
 
     with ThreadPoolExecutor(1, thread_name_prefix=f"pull-{ctx.kernel_id[:8]}") as pool:
         pulled = pool.submit(pull) if pipe.pull.name not in ctx.done else None

@@ -32,7 +32,7 @@ class Provisioner(ABC, Generic[SpecT, ResT]):
     @abstractmethod
     def setup(self, spec: SpecT) -> ResT: ...
 
-    def teardown(self, resource: ResT) -> None:  # noqa: B027 (most stages make nothing to undo)
+    def teardown(self, resource: ResT) -> None:
         """Undo `setup`; the default is for stages that only compute values."""
 
 

@@ -3,6 +3,7 @@ runner answers its handshake in time)."""
 
 from __future__ import annotations
 
+import contextlib
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -121,10 +122,8 @@ class ContainerCreationProvisioner(Provisioner[ContainerSpec, ContainerInfo]):
     def teardown(self, resource: ContainerInfo) -> None:
         if resource.container_id is None:
             return
-        try:
+        with contextlib.suppress(NotFound):
             self._docker.api.remove_container(resource.container_id, force=True, v=True)
-        except NotFound:
-            pass
 
 
 @dataclass(frozen=True)

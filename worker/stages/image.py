@@ -21,7 +21,8 @@ class ImageSpec:
     is_local: bool = False
     username: str | None = None
     password: str | None = None
-    on_pull: Callable[[], None] = field(default=lambda: None, compare=False)  # told just before a pull starts (kernel_pulling)
+    # told just before a pull starts (for kernel_pulling)
+    on_pull: Callable[[], None] = field(default=lambda: None, compare=False)
 
 
 class ImageInfo(BaseModel):

@@ -164,8 +164,9 @@ def derived_image(docker_engine: docker.DockerClient, kernel_image: str, tmp_pat
 def test_a_runner_that_never_answers_fails_to_start_and_leaves_nothing(
         client: AgentClient, derived_image: Any, docker_client: docker.DockerClient, events: EventLog,
         monkeypatch: pytest.MonkeyPatch) -> None:
-    silent_image = derived_image("silent", "RUN rm -f /usr/bin/python3 && "
-                                 "printf '#!/bin/sh\\nexec sleep 600\\n' > /usr/bin/python3 && chmod +x /usr/bin/python3")
+    silent_image = derived_image("silent", "RUN rm -f /usr/bin/python3 && printf"
+                                 "  '#!/bin/sh\\nexec sleep 600\\n' > /usr/bin/python3"
+                                 " && chmod +x /usr/bin/python3")
     monkeypatch.setattr(host().settings, "runner_handshake_timeout", 1.5)
     session_id, (kernel_id,) = new_ids()
     with pytest.raises(RuntimeError, match="handshake"):
