@@ -14,6 +14,7 @@ import redis
 from tasks.cli_execution import add_execution_commands
 from tasks.cli_files import add_file_commands
 from tasks.cli_images import add_image_commands
+from tasks.cli_kernels import add_kernel_create_command
 from tasks.client import AgentClient
 from worker.config import load_settings
 from worker.events.consumer import parse_entries, parse_read_reply
@@ -79,6 +80,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     kern = sub.add_parser("kernel", help="a kernel: run code, logs, completions, files")
     kernel_sub = kern.add_subparsers(dest="kernel_command", required=True)
+    add_kernel_create_command(kernel_sub)
     add_file_commands(kernel_sub)
     add_execution_commands(kernel_sub)
 

@@ -16,6 +16,7 @@ import docker
 import runner
 from tasks.contract import DotfileSpec, SSHKeypair
 from worker.config import AgentSettings
+from worker.images.pull import Puller
 from worker.resources.allocator import Allocator, PortPool
 from worker.resources.slots import parse_slots
 from worker.stages.base import Stage
@@ -101,15 +102,9 @@ class Pipeline:
 
 
 def build_pipeline(settings: AgentSettings, client: docker.DockerClient, registry: KernelRegistry,
-                   allocator: Allocator, ports: PortPool) -> Pipeline:
+                   allocator: Allocator, ports: PortPool, puller: Puller) -> Pipeline:
     """Every stage of the spec's order with its spec built from the context and this host's settings."""
     mock_files = {d.device_id: d.path for d in settings.mock_devices}
-
-    def image_spec(ctx: KernelContext) -> ImageSpec:
-        img = ctx.kernel_config.image
-        reg = img.registry
-        return ImageSpec(canonical=img.canonical, auto_pull=img.auto_pull, digest=img.digest, is_local=img.is_local,
-                         username=reg.username if reg else None, password=reg.password if reg else None)
 
     def set_image(ctx: KernelContext, res: ImageInfo) -> None:
         ctx.image_id, ctx.image_labels = res.id, res.labels
@@ -189,5 +184,5 @@ def build_pipeline(settings: AgentSettings, client: docker.DockerClient, registr
         Stage(ContainerVerificationProvisioner(client), lambda ctx: VerificationSpec(
             ctx.container_id or "", ctx.ipc_dir / "runner.sock", settings.runner_handshake_timeout)),
     ]
-    return Pipeline(pull=Stage(ImagePullProvisioner(client), image_spec, set_image),
-                    prepare=prepare, start=start)
+    pull = Stage(ImagePullProvisioner(client, puller), lambda ctx: ImageSpec(ctx.kernel_config.image), set_image)
+    return Pipeline(pull=pull, prepare=prepare, start=start)

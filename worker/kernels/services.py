@@ -8,6 +8,7 @@ import docker
 
 from worker.config import AgentSettings
 from worker.events.producer import EventProducer
+from worker.images.pull import Puller
 from worker.kernels.pipeline import Pipeline, build_pipeline
 from worker.resources.allocator import Allocator, HostCapacity, PortPool
 from worker.state.creation_slots import CreationSlots
@@ -35,4 +36,5 @@ class KernelServices:
         ports = PortPool(db, *settings.port_range)
         return cls(settings, client, registry, events, allocator, ports,
                    CreationSlots(db, settings.kernel_creation_concurrency),
-                   build_pipeline(settings, client, registry, allocator, ports))
+                   build_pipeline(settings, client, registry, allocator, ports,
+                                  Puller(client, events, settings.id, settings.image_pull_timeout)))

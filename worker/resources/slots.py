@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 from worker.errors import UnsupportedResource
 
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgtp]?)i?b?\s*$", re.IGNORECASE)
 _UNITS = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40, "p": 1 << 50}
 KNOWN_SLOTS = ("cpu", "mem", "mock.device")
+T = TypeVar("T")
 
 
 def parse_bytes(value: float | str) -> int:
@@ -59,14 +62,18 @@ def parse_slots(slots: dict[str, float | str], known: tuple[str, ...] = KNOWN_SL
                                       f"(known: {', '.join(known)})")
     if "cpu" not in slots or "mem" not in slots:
         raise UnsupportedResource("resource_slots must include 'cpu' and 'mem'")
-    try:
-        cpu = math.ceil(parse_count(slots["cpu"]))
-        mem = parse_bytes(slots["mem"])
-        mock = math.ceil(parse_count(slots.get("mock.device", 0)))
-    except ValueError as e:
-        raise UnsupportedResource(f"resource_slots: {e}") from None
+    cpu = math.ceil(_parsed("cpu", parse_count, slots["cpu"]))
+    mem = _parsed("mem", parse_bytes, slots["mem"])
+    mock = math.ceil(_parsed("mock.device", parse_count, slots.get("mock.device", 0)))
     if cpu < 1:
         raise UnsupportedResource("resource_slots.cpu must be at least 1 core")
     if mem < 64 << 20:
         raise UnsupportedResource(f"resource_slots.mem must be at least 64 MiB, got {mem} bytes")
     return SlotRequest(cpu=cpu, mem=mem, mock_devices=mock)
+
+
+def _parsed(slot: str, parse: Callable[[float | str], T], value: float | str) -> T:
+    try:
+        return parse(value)
+    except ValueError as e:
+        raise UnsupportedResource(f"resource_slots.{slot}: {e}") from None

@@ -122,12 +122,14 @@ def test_a_missing_image_that_cannot_be_pulled_leaves_nothing(
     session_id, (kernel_id,) = new_ids()
     config = {"image": {"canonical": "127.0.0.1:9/nowhere/nothing:1", "auto_pull": "tag"},
               "resource_slots": {"cpu": 1, "mem": "256m"}}
-    with pytest.raises(RuntimeError, match="could not be pulled"):
+    with pytest.raises(RuntimeError, match=r"pulling 127\.0\.0\.1:9/nowhere/nothing:1 failed"):
         create(client, session_id, [kernel_id], [config])
     assert_host_clean(kernel_id, docker_client)
     names = [e.name for e in events.since() if e.payload.get("kernel_id") == kernel_id]
     assert names[:2] == ["kernel_preparing", "kernel_pulling"] and names[-1] == "kernel_terminated"
     assert events.named("kernel_terminated")[-1].payload["reason"] == "failed-to-create"
+    assert [e.name for e in events.named("image_pull_started", "image_pull_failed")] == [
+        "image_pull_started", "image_pull_failed"]
 
 
 @pytest.mark.parametrize("slots", [{"cpu": 64, "mem": "256m"}, {"cpu": 1, "mem": "4096g"}])

@@ -1,0 +1,96 @@
+"""`agentctl kernel create`: create kernels and show their progress (pull, stages, start) as it comes."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+import uuid
+from typing import Any
+
+import redis
+
+from tasks.cli_images import render_progress
+from tasks.client import AgentClient
+from worker.config import load_settings
+from worker.events.consumer import ReceivedEvent, parse_read_reply
+
+KERNEL_STEPS = {
+    "kernel_preparing": "preparing",
+    "kernel_pulling": "pulling the image",
+    "kernel_creating": "creating",
+    "kernel_started": "started",
+    "kernel_terminated": "terminated",
+}
+
+
+def creation_configs(a: argparse.Namespace) -> list[dict[str, Any]]:
+    env = dict(item.split("=", 1) for item in a.env)
+    configs = []
+    for i in range(a.count):
+        config: dict[str, Any] = {
+            "image": {"canonical": a.image, "is_local": a.local, "auto_pull": a.auto_pull},
+            "resource_slots": {"cpu": a.cpu, "mem": a.mem, **({"mock.device": a.mock_devices}
+                                                              if a.mock_devices else {})},
+            "environ": env,
+            "cluster_role": "main" if i == 0 else "sub",
+            "cluster_idx": i + 1,
+            "cluster_hostname": f"main{i + 1}" if i == 0 else f"sub{i}",
+        }
+        if a.network:
+            config["network_id"] = a.network
+        configs.append(config)
+    return configs
+
+
+def describe(event: ReceivedEvent) -> str | None:
+    p = event.payload
+    if event.name == "image_pull_progress":
+        return "\r" + render_progress(p)
+    step = KERNEL_STEPS.get(event.name)
+    if step is None:
+        return None
+    detail = f" ({p['reason']})" if event.name == "kernel_terminated" else ""
+    return f"\n{p['kernel_id'][:8]}  {step}{detail}"
+
+
+def cmd_create(c: AgentClient, a: argparse.Namespace) -> None:
+    session_id = a.session or str(uuid.uuid4())
+    kernel_ids = [str(uuid.uuid4()) for _ in range(a.count)]
+    r = redis.Redis.from_url(a.redis_url)
+    stream = load_settings().events_stream
+    last: Any = r.xrevrange(stream, count=1)
+    since = last[0][0].decode() if last else "0-0"
+    result = c.send("create_kernels", raw_session_id=session_id, raw_kernel_ids=kernel_ids,
+                    raw_configs=creation_configs(a))
+    mine = set(kernel_ids)
+    deadline = time.monotonic() + a.timeout
+    while not result.ready() and time.monotonic() < deadline:
+        reply = r.xread({stream: since}, block=200, count=100)
+        for event in parse_read_reply(reply):
+            since = event.entry_id
+            if event.source != c.agent_id:
+                continue
+            ours = event.payload.get("kernel_id") in mine or event.payload.get("image") == a.image
+            line = describe(event) if ours else None
+            if line:
+                print(line, end="", file=sys.stderr, flush=True)
+    print(file=sys.stderr)
+    created = result.get(timeout=max(deadline - time.monotonic(), 1))
+    print(json.dumps({"session_id": session_id, "kernels": created}, indent=2))
+
+
+def add_kernel_create_command(kernel_sub: Any) -> None:
+    p = kernel_sub.add_parser("create", help="create kernels (one session) and show their progress")
+    p.add_argument("image", help="image reference, e.g. kernel-python:latest")
+    p.add_argument("--cpu", type=float, default=1, help="cores per kernel")
+    p.add_argument("--mem", default="256m", help="memory per kernel (bytes, or 256m, 1g)")
+    p.add_argument("--mock-devices", type=int, default=0, help="mock accelerator devices per kernel")
+    p.add_argument("--count", type=int, default=1, help="kernels in the session (a cluster when > 1)")
+    p.add_argument("--network", help="the session's bridge network (see `agentctl network create`)")
+    p.add_argument("--session", help="session id (default: a new one)")
+    p.add_argument("--env", action="append", default=[], metavar="KEY=VALUE", help="environment variable")
+    p.add_argument("--local", action="store_true", help="the image is local: never pull it")
+    p.add_argument("--auto-pull", choices=["digest", "tag", "none"], default="tag")
+    p.set_defaults(handler=cmd_create)

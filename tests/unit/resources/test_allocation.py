@@ -1,0 +1,107 @@
+"""Slot parsing, allocation and the port pool against a real SQLite state database."""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from pathlib import Path
+
+import pytest
+
+from worker.errors import ResourceExhausted, UnsupportedResource
+from worker.resources.allocator import CPU_OVERCOMMIT, Allocator, HostCapacity, PortPool
+from worker.resources.slots import SlotRequest, parse_bytes, parse_slots
+from worker.state.creation_slots import CreationSlots
+from worker.state.db import StateDB
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> StateDB:
+    return StateDB(tmp_path / "agent.db")
+
+
+@pytest.mark.parametrize("text, value", [("256m", 256 << 20), ("1g", 1 << 30), ("1.5GiB", 3 << 29), (4096, 4096)])
+def test_parse_bytes_understands_binary_suffixes(text: str | int, value: int) -> None:
+    assert parse_bytes(text) == value
+
+
+@pytest.mark.parametrize("slots, message", [
+    ({"cpu": 1}, "must include"),
+    ({"cpu": 1, "mem": "1g", "tpu": 2}, "'tpu' is not available"),
+    ({"cpu": 1, "mem": "-5"}, "resource_slots.mem"),
+    ({"cpu": "x", "mem": "1g"}, "resource_slots.cpu"),
+    ({"cpu": 0, "mem": "1g"}, "at least 1 core"),
+    ({"cpu": 1, "mem": "1m"}, "at least 64 MiB"),
+])
+def test_parse_slots_refuses_bad_requests_naming_the_slot(slots: dict[str, float | str], message: str) -> None:
+    with pytest.raises(UnsupportedResource, match=message):
+        parse_slots(slots)
+
+
+def test_unknown_slots_asking_for_nothing_are_fine() -> None:
+    assert parse_slots({"cpu": "1.5", "mem": "1g", "tpu": 0}) == SlotRequest(cpu=2, mem=1 << 30, mock_devices=0)
+
+
+def test_allocation_is_all_or_nothing_and_released_by_kernel(db: StateDB) -> None:
+    alloc = Allocator(db, HostCapacity(cores=(0, 1), mem=1 << 30, mock_devices=("m0",)))
+    a = alloc.allocate("k1", SlotRequest(cpu=1, mem=512 << 20, mock_devices=1))
+    assert a.cores == [0] and a.mock_devices == ["m0"]
+    with pytest.raises(ResourceExhausted, match="mock devices"):
+        alloc.allocate("k2", SlotRequest(cpu=1, mem=256 << 20, mock_devices=1))
+    assert alloc.of("k2") is None  # nothing half-allocated
+    with pytest.raises(ResourceExhausted, match="memory"):
+        alloc.allocate("k3", SlotRequest(cpu=1, mem=768 << 20, mock_devices=0))
+    b = alloc.allocate("k4", SlotRequest(cpu=1, mem=256 << 20, mock_devices=0))
+    assert b.cores == [1]  # the least loaded core
+    assert alloc.allocate("k1", SlotRequest(cpu=1, mem=512 << 20, mock_devices=1)) == a  # redelivery
+    alloc.release("k1")
+    assert alloc.of("k1") is None and alloc.kernels() == {"k4"}
+
+
+def test_cores_are_shared_up_to_the_overcommit_then_refused(db: StateDB) -> None:
+    alloc = Allocator(db, HostCapacity(cores=(0,), mem=1 << 40))
+    for i in range(CPU_OVERCOMMIT):
+        alloc.allocate(f"k{i}", SlotRequest(cpu=1, mem=64 << 20, mock_devices=0))
+    with pytest.raises(ResourceExhausted, match="room"):
+        alloc.allocate("one-too-many", SlotRequest(cpu=1, mem=64 << 20, mock_devices=0))
+    with pytest.raises(ResourceExhausted, match="this host has 1"):
+        alloc.allocate("big", SlotRequest(cpu=2, mem=64 << 20, mock_devices=0))
+
+
+def test_concurrent_allocations_never_double_allocate_a_device(db: StateDB) -> None:
+    alloc = Allocator(db, HostCapacity(cores=(0, 1), mem=1 << 40, mock_devices=("m0", "m1", "m2")))
+    won: list[list[str]] = []
+
+    def grab(i: int) -> None:
+        with contextlib.suppress(ResourceExhausted):
+            won.append(alloc.allocate(f"k{i}", SlotRequest(cpu=1, mem=64 << 20, mock_devices=1)).mock_devices)
+
+    threads = [threading.Thread(target=grab, args=(i,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    devices = [d for w in won for d in w]
+    assert sorted(devices) == ["m0", "m1", "m2"]
+
+
+def test_port_pool_gives_distinct_ports_and_takes_them_back(db: StateDB) -> None:
+    pool = PortPool(db, 40000, 40002)
+    assert pool.take("k1", 2) == [40000, 40001]
+    assert pool.take("k1", 2) == [40000, 40001]  # redelivery
+    with pytest.raises(ResourceExhausted, match="free host ports"):
+        pool.take("k2", 2)
+    pool.release("k1")
+    assert pool.take("k2", 2) == [40000, 40001] and pool.kernels() == {"k2"}
+
+
+def test_creation_slots_cap_concurrency_and_never_leak(db: StateDB) -> None:
+    slots = CreationSlots(db, 1)
+    with slots.hold("a"):
+        assert slots.held() == 1
+        with pytest.raises(Exception, match="no kernel-creation slot"), slots.hold("b", timeout=0.1):
+            pass
+    assert slots.held() == 0
+    with pytest.raises(RuntimeError), slots.hold("c"):
+        raise RuntimeError("boom")
+    assert slots.held() == 0
