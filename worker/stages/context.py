@@ -12,6 +12,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from tasks.contract import ClusterInfo, KernelCreationConfig, ServicePort
+from worker.scratch_layout import ScratchLayout
 
 
 class MountSpec(BaseModel):
@@ -21,7 +22,7 @@ class MountSpec(BaseModel):
     type: str = "bind"
 
 
-class KernelContext(BaseModel):
+class KernelContext(ScratchLayout, BaseModel):
     kernel_id: str
     session_id: str
     kernel_config: KernelCreationConfig
@@ -49,11 +50,3 @@ class KernelContext(BaseModel):
     done: list[str] = []
     resources: dict[str, dict[str, Any]] = {}
     timings: dict[str, float] = {}
-
-    @property
-    def work_dir(self) -> Path:
-        return self.scratch_dir / "work"
-
-    @property
-    def config_dir(self) -> Path:
-        return self.scratch_dir / "config"

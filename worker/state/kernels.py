@@ -10,6 +10,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from worker.errors import KernelNotFound
+from worker.scratch_layout import ScratchLayout
 from worker.state.db import StateDB
 
 
@@ -19,7 +20,7 @@ class KernelState(enum.StrEnum):
     TERMINATING = "terminating"
 
 
-class KernelRecord(BaseModel):
+class KernelRecord(ScratchLayout, BaseModel):
     kernel_id: str
     session_id: str
     state: KernelState = KernelState.PREPARING
@@ -34,16 +35,7 @@ class KernelRecord(BaseModel):
     creation_info: dict[str, Any] = {}
     config: dict[str, Any] = {}
     created_at: float = Field(default_factory=time.time)
-
-    @property
-    def work_dir(self) -> Path:
-        """Host side of the kernel's /home/work."""
-        return self.scratch_dir / "work"
-
-    @property
-    def config_dir(self) -> Path:
-        """Host side of the kernel's /home/config (read-only inside)."""
-        return self.scratch_dir / "config"
+    termination_reason: str | None = None  # set when destruction starts (finished at start if it was cut)
 
     @property
     def runner_socket(self) -> Path:
