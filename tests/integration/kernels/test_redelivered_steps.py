@@ -1,0 +1,39 @@
+"""Celery may deliver a chain step twice: each step is idempotent by kernel id."""
+
+from __future__ import annotations
+
+import uuid
+
+import docker
+
+from tasks.contract import CreateKernelsReq, LifecycleReason
+from tests.integration.conftest import kernel_config
+from tests.integration.kernels.test_create_kernels import assert_host_clean
+from worker.host import host
+from worker.kernels import create
+from worker.kernels.destroy import destroy
+from worker.state.kernels import KernelState
+
+
+def test_provision_and_start_delivered_twice_make_one_kernel(
+        worker: object, kernel_image: str, docker_client: docker.DockerClient) -> None:
+    svc = host().kernels
+    kernel_id, session_id = str(uuid.uuid4()), str(uuid.uuid4())
+    req = CreateKernelsReq(raw_session_id=session_id, raw_kernel_ids=[kernel_id],
+                           raw_configs=[kernel_config(kernel_image)])
+    [entry] = create.plan(svc, req, result_id=None)
+    try:
+        first = create.provision(svc, entry.ctx)
+        again = create.provision(svc, entry.ctx)  # the same message, delivered again
+        assert again.resources["resource"] == first.resources["resource"]
+        assert again.service_ports == first.service_ports
+        started = create.start(svc, again)
+        restarted = create.start(svc, entry.ctx)  # a stale copy of the step's input
+        assert restarted.container_id == started.container_id
+        containers = docker_client.containers.list(all=True, filters={"label": f"ai.backend.kernel-id={kernel_id}"})
+        assert [c.id for c in containers] == [started.container_id]
+        assert svc.registry.get(kernel_id).state == KernelState.RUNNING
+        assert svc.allocator.of(kernel_id) is not None
+    finally:
+        destroy(svc, kernel_id, session_id, LifecycleReason.USER_REQUESTED, suppress_events=True)
+    assert_host_clean(kernel_id, docker_client)
