@@ -7,12 +7,14 @@ import dataclasses
 import logging
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from typing import TypeVar
 
 from pydantic import BaseModel
 
 from tasks.contract import CreateKernelsReq, KernelCreationResult, LifecycleReason
-from worker.errors import InvalidInput, KernelStartFailed, ResourceExhausted
+from worker.errors import InvalidInput, KernelCreationFailed, KernelStartFailed, ResourceExhausted
 from worker.events.models import (
     DoAgentResourceCheck,
     KernelCreating,
@@ -30,6 +32,7 @@ from worker.stages.image import ImageInfo
 from worker.state.kernels import KernelState
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 class PlanEntry(BaseModel):
@@ -50,9 +53,6 @@ def plan(svc: KernelServices, req: CreateKernelsReq, result_id: str | None) -> l
     entries = []
     for kernel_id, config in zip(req.raw_kernel_ids, req.raw_configs, strict=True):
         parse_slots(config.resource_slots)  # an unknown slot or a bad amount fails here, before anything
-        ref = req.kernel_image_refs.get(kernel_id)
-        if ref is not None and ref.canonical != config.image.canonical and not config.image.canonical:
-            raise InvalidInput(f"kernel {kernel_id}: no image")
         entries.append(PlanEntry(ctx=KernelContext(
             kernel_id=kernel_id, session_id=req.raw_session_id, kernel_config=config,
             cluster_info=req.raw_cluster_info, agent_id=s.id, result_id=result_id,
@@ -104,7 +104,8 @@ def provision(svc: KernelServices, ctx: KernelContext) -> KernelContext:
 
     with ThreadPoolExecutor(1, thread_name_prefix=f"pull-{ctx.kernel_id[:8]}") as pool:
         pulled = pool.submit(pull) if pipe.pull.name not in ctx.done else None
-        decided.wait() if pulled else None
+        if pulled is not None:
+            decided.wait()
         svc.events.produce(KernelCreating(kernel_id=ctx.kernel_id, session_id=ctx.session_id))
         try:
             run_stages(pipe.prepare[:split], ctx, save)
@@ -170,3 +171,43 @@ def abort(svc: KernelServices, ctx: KernelContext, reason: LifecycleReason, deta
         log.error("kernel %s: teardown left errors: %s", ctx.kernel_id, errors)
     svc.events.produce(KernelTerminated(kernel_id=ctx.kernel_id, session_id=ctx.session_id,
                                         reason=reason.value, detail=detail))
+
+
+def for_each_kernel(svc: KernelServices, plan: list[PlanEntry], work: Callable[[KernelContext], T],
+                    settled: Callable[[str], bool]) -> list[tuple[PlanEntry, T | None]]:
+    """Run `work` for every kernel of `plan` not failed yet, in parallel threads; a kernel whose
+    work fails is torn down (abort) and its entry carries the error."""
+
+    def one(entry: PlanEntry) -> tuple[PlanEntry, T | None]:
+        if entry.error is not None:
+            return entry, None
+        if entry.ctx.result_id and settled(entry.ctx.result_id):
+            # redelivered after recovery already failed this creation: never make it again
+            return PlanEntry(ctx=entry.ctx, error="creation was abandoned by an agent restart"), None
+        try:
+            return entry, work(entry.ctx)
+        except Exception as exc:
+            abort(svc, entry.ctx, failure_reason(exc), str(exc))
+            return PlanEntry(ctx=entry.ctx, error=f"{type(exc).__name__}: {exc}"), None
+
+    with ThreadPoolExecutor(max(1, len(plan)), thread_name_prefix="kernel") as pool:
+        return list(pool.map(one, plan))
+
+
+def provision_all(svc: KernelServices, plan: list[PlanEntry], settled: Callable[[str], bool]) -> list[PlanEntry]:
+    """The chain's first step for every kernel of the request."""
+    done = for_each_kernel(svc, plan, lambda ctx: provision(svc, ctx), settled)
+    return [PlanEntry(ctx=ctx or e.ctx, error=e.error) for e, ctx in done]
+
+
+def start_all(svc: KernelServices, plan: list[PlanEntry],
+              settled: Callable[[str], bool]) -> list[KernelCreationResult]:
+    """The chain's last step; one error naming every kernel that failed (and those that did not)."""
+    done = for_each_kernel(svc, plan, lambda ctx: start(svc, ctx), settled)
+    failed = [e for e, _ in done if e.error is not None]
+    created = [r for _, r in done if r is not None]
+    if failed:
+        detail = "; ".join(f"kernel {e.ctx.kernel_id}: {e.error}" for e in failed)
+        kept = f"; created and still running: {', '.join(r.id for r in created)}" if created else ""
+        raise KernelCreationFailed(f"{len(failed)} of {len(done)} kernels failed to be created ({detail}){kept}")
+    return created
