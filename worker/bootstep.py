@@ -1,7 +1,9 @@
 """The worker bootstep: per-host machinery started once in the worker's main process.
 
-It installs the Host, announces the agent (agent_started), keeps the liveness key and the
-heartbeat going on the worker's timer, and says agent_terminated on the way out.
+It installs the Host, finishes what a previous run left (worker/kernels/recovery.py, resume.py),
+starts the Docker events watcher and the reconciler, announces the agent (agent_started), keeps the
+liveness key and the heartbeat going on the worker's timer, and on the way out destroys the kernels
+if the worker got SIGTERM (worker/shutdown.py) and says agent_terminated.
 """
 
 from __future__ import annotations
@@ -15,7 +17,11 @@ from celery import bootsteps
 from worker import liveness
 from worker.events.models import AgentHeartbeat, AgentStarted, AgentTerminated
 from worker.host import Host, host
+from worker.kernels.reconcile import PeriodicReconciler
 from worker.kernels.recovery import recover_interrupted_creations
+from worker.kernels.resume import finish_interrupted_lifecycle, resume_kernels
+from worker.kernels.watcher import DockerEventWatcher
+from worker.shutdown import received_signal, shutdown_kernels
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +46,8 @@ class AgentStep(bootsteps.StartStopStep):  # type: ignore[misc]  # celery has no
     def __init__(self, worker: Any, **kwargs: Any) -> None:
         super().__init__(worker, **kwargs)
         self._timers: list[Any] = []
+        self._watcher: DockerEventWatcher | None = None
+        self._reconciler: PeriodicReconciler | None = None
 
     def start(self, worker: Any) -> None:
         h = host()
@@ -47,8 +55,14 @@ class AgentStep(bootsteps.StartStopStep):  # type: ignore[misc]  # celery has no
         for d in (s.var_dir, s.scratch_dir, s.ipc_dir):
             d.mkdir(parents=True, exist_ok=True)
         backend = worker.app.backend
+        finish_interrupted_lifecycle(h.kernels)
         recover_interrupted_creations(
             h.kernels, lambda task_id, msg: backend.mark_as_failure(task_id, RuntimeError(msg)))
+        self._watcher = DockerEventWatcher(s.id, lambda: host().kernels)
+        self._watcher.start()  # before the first pass: a death between the two is not missed
+        resume_kernels(h.kernels)
+        self._reconciler = PeriodicReconciler(lambda: host().kernels, s.reconcile_interval, s.reconcile_grace)
+        self._reconciler.start()
         liveness.mark_alive(h.redis, s.id)
         h.events.produce(AgentStarted())
         self._heartbeat()
@@ -62,8 +76,16 @@ class AgentStep(bootsteps.StartStopStep):  # type: ignore[misc]  # celery has no
         for t in self._timers:
             t.cancel()
         self._timers = []
+        for part in (self._watcher, self._reconciler):
+            if part is not None:
+                part.stop()
+        self._watcher = self._reconciler = None
         h = host()
         try:
+            try:
+                shutdown_kernels(h.kernels, h.db, received_signal())
+            except Exception:
+                log.exception("destroying kernels at shutdown failed")
             liveness.mark_gone(h.redis, h.settings.id)
             h.events.produce(AgentTerminated(reason="shutdown"))
         finally:

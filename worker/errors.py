@@ -118,3 +118,7 @@ class KernelUnavailable(AgentError, RuntimeError):
 
 class CodeTooLarge(AgentError, ValueError):
     """Code (or input text) sent to a kernel is over `max_code_size`."""
+
+
+class RestartTimeout(AgentError, TimeoutError):
+    """The old container of a restarting kernel did not go in time; the kernel was cleaned."""

@@ -19,9 +19,9 @@ from worker.events.models import (
     ExecutionFinished,
     ExecutionStarted,
     ExecutionTimeout,
-    KernelTerminated,
 )
 from worker.host import Host
+from worker.kernels.destroy import clean_dead_kernel
 from worker.runner_client import RunnerClient, RunnerUnavailable
 from worker.state.kernels import KernelRecord, KernelState
 
@@ -48,7 +48,8 @@ def runnable_kernel(h: Host, kernel_id: str) -> KernelRecord:
 
 
 def explain_unreachable(h: Host, record: KernelRecord, err: Exception) -> Exception:
-    """Why the runner did not answer: a dead container yields kernel_terminated and a clear error."""
+    """Why the runner did not answer: a dead container gets its kernel cleaned (kernel_terminated) and a
+    clear error."""
     state: dict[str, Any] | None = None
     if record.container_id:
         try:
@@ -58,9 +59,10 @@ def explain_unreachable(h: Host, record: KernelRecord, err: Exception) -> Except
     if state is not None and state.get("Running"):
         return err
     exit_code = int(state.get("ExitCode", -1)) if state else -1
-    h.events.produce(KernelTerminated(kernel_id=record.kernel_id, session_id=record.session_id,
-                                      reason=LifecycleReason.SELF_TERMINATED.value, exit_code=exit_code,
-                                      detail="container gone" if state is None else "container exited"))
+    # the kernel is cleaned and announced once, here or by the Docker events watcher, whichever is first
+    clean_dead_kernel(h.kernels, record.kernel_id, exit_code,
+                      LifecycleReason.SELF_TERMINATED if state else LifecycleReason.CONTAINER_NOT_FOUND,
+                      container_id=record.container_id)
     what = "is gone" if state is None else f"has exited with code {exit_code}"
     return KernelUnavailable(f"kernel {record.kernel_id} cannot run code: its container {what}")
 

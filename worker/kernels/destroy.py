@@ -1,17 +1,25 @@
-"""Kernel destruction: stop the container (short grace), tear down every stage, release all."""
+"""Kernel destruction: DESTROY (stop the container, short grace) then CLEAN (tear down every stage
+from the saved context, forget the kernel, say kernel_terminated).
+
+Every path that ends a kernel (destroy_kernel, a container that died by itself, the reconciler,
+shutdown, a restart that timed out) goes through `clean` under the kernel's lock, and only while
+the kernel is still registered: so each kernel gets exactly one kernel_terminated.
+"""
 
 from __future__ import annotations
 
 import logging
+from concurrent.futures import ThreadPoolExecutor
 
 from docker.errors import APIError, NotFound
 
 from tasks.contract import LifecycleReason
 from worker.events.models import KernelTerminated
+from worker.kernels.locks import kernel_lock
 from worker.kernels.services import KernelServices
 from worker.stages.base import teardown_stages
 from worker.stages.context import KernelContext
-from worker.state.kernels import KernelState
+from worker.state.kernels import KernelRecord, KernelState
 
 log = logging.getLogger(__name__)
 
@@ -31,22 +39,74 @@ def stop_container(svc: KernelServices, container_id: str | None) -> int:
         return -1
 
 
-def destroy(svc: KernelServices, kernel_id: str, session_id: str | None,
-            reason: LifecycleReason, suppress_events: bool = False) -> None:
-    rec = svc.registry.find(kernel_id)
-    if rec is None:
-        if not suppress_events:
-            svc.events.produce(KernelTerminated(kernel_id=kernel_id, session_id=session_id or "",
-                                                reason=LifecycleReason.ALREADY_TERMINATED.value))
-        return
-    rec.state = KernelState.TERMINATING
+def announce(svc: KernelServices, kernel_id: str, session_id: str, reason: LifecycleReason | str,
+             exit_code: int = -1, detail: str | None = None) -> None:
+    svc.events.produce(KernelTerminated(kernel_id=kernel_id, session_id=session_id, reason=str(reason),
+                                        exit_code=exit_code, detail=detail))
+
+
+def mark_terminating(svc: KernelServices, rec: KernelRecord, reason: LifecycleReason | str) -> None:
+    """TERMINATING in the registry: the watcher and the reconciler leave the kernel alone from now."""
+    rec.state, rec.termination_reason = KernelState.TERMINATING, str(reason)
     svc.registry.put(rec)
-    exit_code = stop_container(svc, rec.container_id)
+
+
+def clean(svc: KernelServices, rec: KernelRecord, reason: LifecycleReason | str, exit_code: int = -1,
+          detail: str | None = None, suppress_events: bool = False) -> None:
+    """CLEAN: tear down every stage the saved context records (container, scratch, allocation,
+    ports, ...), remove the record, and announce. The caller holds the kernel's lock."""
     ctx = KernelContext.model_validate(rec.config)
     errors = teardown_stages(svc.pipeline.all, ctx)
-    svc.registry.remove(kernel_id)
+    svc.registry.remove(rec.kernel_id)
     if errors:
-        log.error("kernel %s: teardown errors: %s", kernel_id, errors)
+        log.error("kernel %s: teardown errors: %s", rec.kernel_id, errors)
     if not suppress_events:
-        svc.events.produce(KernelTerminated(kernel_id=kernel_id, session_id=rec.session_id,
-                                            reason=reason.value, exit_code=exit_code))
+        announce(svc, rec.kernel_id, rec.session_id, reason, exit_code, detail)
+
+
+def destroy(svc: KernelServices, kernel_id: str, session_id: str | None,
+            reason: LifecycleReason, suppress_events: bool = False, *, skip_preparing: bool = False) -> None:
+    """DESTROY then CLEAN; an unknown kernel is announced as already-terminated. `skip_preparing`
+    leaves a kernel being created or restarted alone (sync and shutdown)."""
+    with kernel_lock(kernel_id):
+        rec = svc.registry.find(kernel_id)
+        if rec is None:
+            if not suppress_events:
+                announce(svc, kernel_id, session_id or "", LifecycleReason.ALREADY_TERMINATED)
+            return
+        if skip_preparing and rec.state is KernelState.PREPARING:
+            return
+        mark_terminating(svc, rec, reason)
+        exit_code = stop_container(svc, rec.container_id)
+        clean(svc, rec, reason, exit_code, suppress_events=suppress_events)
+
+
+def clean_dead_kernel(svc: KernelServices, kernel_id: str, exit_code: int,
+                      reason: LifecycleReason = LifecycleReason.SELF_TERMINATED, detail: str | None = None,
+                      container_id: str | None = None) -> bool:
+    """Clean a RUNNING kernel whose container died or vanished; False (nothing done) when the kernel
+    is gone, being created, restarted or destroyed, or `container_id` is not its current container."""
+    with kernel_lock(kernel_id):
+        rec = svc.registry.find(kernel_id)
+        if rec is None or rec.state is not KernelState.RUNNING:
+            return False
+        if container_id is not None and rec.container_id not in (None, container_id):
+            return False  # an older container of a restarted kernel
+        log.warning("kernel %s ended by itself (%s, exit code %s): cleaning it", kernel_id, reason, exit_code)
+        mark_terminating(svc, rec, reason)
+        clean(svc, rec, reason, exit_code, detail)
+        return True
+
+
+def destroy_many(svc: KernelServices, records: list[KernelRecord], reason: LifecycleReason) -> list[str]:
+    """Destroy these kernels in parallel (skipping any that went into creation or restart meanwhile)."""
+    if not records:
+        return []
+    with ThreadPoolExecutor(min(len(records), 16), thread_name_prefix="destroy") as pool:
+        list(pool.map(lambda r: destroy(svc, r.kernel_id, r.session_id, reason, skip_preparing=True), records))
+    return [r.kernel_id for r in records]
+
+
+def destroy_all(svc: KernelServices, reason: LifecycleReason) -> list[str]:
+    """Destroy every kernel not being created or restarted; returns their ids."""
+    return destroy_many(svc, [r for r in svc.registry.all() if r.state is not KernelState.PREPARING], reason)
