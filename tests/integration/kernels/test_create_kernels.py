@@ -12,23 +12,12 @@ import pytest
 
 from tasks.client import AgentClient
 from tests.integration.conftest import EventLog, kernel_config
+from tests.support.host_state import assert_host_clean
 from worker.host import host
 
 
 def new_ids(n: int = 1) -> tuple[str, list[str]]:
     return str(uuid.uuid4()), [str(uuid.uuid4()) for _ in range(n)]
-
-
-def assert_host_clean(kernel_id: str, docker_client: docker.DockerClient) -> None:
-    """Nothing of the kernel is left: container, scratch, ipc dir, record, allocation, ports, slot."""
-    svc = host().kernels
-    assert docker_client.containers.list(all=True, filters={"label": f"ai.backend.kernel-id={kernel_id}"}) == []
-    assert not (svc.settings.scratch_dir / kernel_id).exists()
-    assert not (svc.settings.ipc_dir / kernel_id).exists()
-    assert svc.registry.find(kernel_id) is None
-    assert svc.allocator.of(kernel_id) is None
-    assert kernel_id not in svc.ports.kernels()
-    assert svc.slots.held() == 0
 
 
 def create(client: AgentClient, session_id: str, kernel_ids: list[str], configs: list[dict[str, Any]],
