@@ -12,7 +12,7 @@ from tasks.client import AgentClient
 from tasks.contract import ExecuteReq
 from worker import execution
 from worker.config import AgentSettings, load_settings
-from worker.host import Host
+from worker.host import Host, host
 from worker.state.kernels import KernelRecord
 
 
@@ -169,16 +169,21 @@ def test_exec_timeout_reports_the_timeout_and_destroys_the_kernel(
     assert docker_client.containers.list(all=True, filters={"label": label}) == []
 
 
-def test_execute_in_a_dead_container_raises_and_reports_kernel_terminated(
+def test_execute_in_a_dead_container_raises_and_cleans_the_kernel_with_one_event(
         client: AgentClient, own_kernel: KernelRecord, docker_client: docker.DockerClient,
-        events: Any) -> None:
+        events: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    # the Docker events watcher would clean the kernel first: blind it so execute finds the dead container
+    monkeypatch.setattr("worker.kernels.watcher.clean_dead_kernel", lambda *a, **kw: False)
     docker_client.containers.get(own_kernel.container_id).kill()
     with pytest.raises(RuntimeError, match="container has exited"):
         execute(client, own_kernel, "query", "print(1)")
     terminated = events.named("kernel_terminated")
     assert [e.payload["kernel_id"] for e in terminated] == [own_kernel.kernel_id]
-    assert terminated[0].payload["reason"] == "self-terminated"
+    assert terminated[0].payload["reason"] == "self-terminated" and terminated[0].payload["exit_code"] == 137
     assert events.named("execution_cancelled")
+    assert host().registry.find(own_kernel.kernel_id) is None
+    label = f"ai.backend.kernel-id={own_kernel.kernel_id}"
+    assert docker_client.containers.list(all=True, filters={"label": label}) == []
 
 
 def test_get_logs_and_ping_kernel(client: AgentClient, shared_kernel: KernelRecord) -> None:

@@ -63,7 +63,7 @@ def test_a_destroy_over_the_restart_timeout_cleans_the_kernel_and_raises_timeout
 
     monkeypatch.setattr(restart_module, "stop_container", hanging_stop)
     monkeypatch.setattr(host().settings, "restart_timeout", 0.5)
-    with pytest.raises(TimeoutError, match="took over 0.5 s"):
+    with pytest.raises(TimeoutError, match=r"took over 0\.5 s"):
         restart(client, kernel)
     [ev] = terminated_events(events, kernel.kernel_id)
     assert ev.payload["reason"] == "restart-timeout"
