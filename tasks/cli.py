@@ -15,6 +15,7 @@ from tasks.cli_execution import add_execution_commands
 from tasks.cli_files import add_file_commands
 from tasks.cli_images import add_image_commands
 from tasks.cli_kernels import add_kernel_create_command
+from tasks.cli_lifecycle import add_lifecycle_commands
 from tasks.client import AgentClient
 from worker.config import load_settings
 from worker.events.consumer import parse_entries, parse_read_reply
@@ -83,6 +84,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_kernel_create_command(kernel_sub)
     add_file_commands(kernel_sub)
     add_execution_commands(kernel_sub)
+    add_lifecycle_commands(kernel_sub)
 
     ev = sub.add_parser("events", help="domain events in the stream")
     ev_sub = ev.add_subparsers(dest="events_command", required=True)
