@@ -22,7 +22,9 @@ AGENT_WORKER = Path(sys.executable).parent / "agent-worker"
 
 
 def new_agent_id(label: str) -> str:
-    return f"{TEST_AGENT_PREFIX}{label}-{uuid.uuid4().hex[:6]}"
+    """An id for a system-test agent: it starts with the session's own agent id (so the session's
+    clean-up knows its kernels) and is unique."""
+    return f"{os.environ.get('AGENT_ID', TEST_AGENT_PREFIX)}-{label}-{uuid.uuid4().hex[:6]}"
 
 
 class AgentProcess:

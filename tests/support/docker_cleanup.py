@@ -55,12 +55,17 @@ def test_networks(client: docker.DockerClient) -> list[docker.models.networks.Ne
 
 
 def remove_test_objects(client: docker.DockerClient, since: float, agent_id: str) -> None:
-    """Remove test objects made after `since` or owned by `agent_id`, and stale ones of any session."""
+    """Remove this session's test objects and stale ones of any session. Kernels are this session's
+    when an agent of the session owns them (system-test agents' ids start with the session's id);
+    other test objects when they were made after `since`."""
     stale = time.time() - STALE_AFTER
 
     def ours(attrs: dict[str, Any], labels: dict[str, str] | None) -> bool:
         made = created_at(attrs)
-        return made >= since - 1 or made < stale or (labels or {}).get(OWNER_LABEL) == agent_id
+        owner = (labels or {}).get(OWNER_LABEL)
+        if owner is not None:
+            return owner.startswith(agent_id) or made < stale
+        return made >= since - 1 or made < stale
 
     for c in test_containers(client):
         if ours(c.attrs, c.labels):

@@ -33,7 +33,7 @@ class KernelServices:
         capacity = HostCapacity.detect(settings.reserved_cpu, settings.reserved_mem,
                                        tuple(d.device_id for d in settings.mock_devices))
         allocator = Allocator(db, capacity)
-        ports = PortPool(db, *settings.port_range)
+        ports = PortPool(db, *settings.port_range, bind_host=settings.bind_host)
         return cls(settings, client, registry, events, allocator, ports,
                    CreationSlots(db, settings.kernel_creation_concurrency),
                    build_pipeline(settings, client, registry, allocator, ports,

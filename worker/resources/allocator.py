@@ -7,6 +7,7 @@ crash never leaves half an allocation. Release is by kernel id and safe to repea
 from __future__ import annotations
 
 import os
+import socket
 from dataclasses import dataclass, field
 
 from worker.errors import ResourceExhausted
@@ -101,12 +102,24 @@ class Allocator:
         )
 
 
-class PortPool:
-    """Host ports for kernels' published services, from the configured range."""
+def free_on_host(host: str, port: int) -> bool:
+    """Nothing else on this host holds `port` (another program, another agent's kernel)."""
+    with socket.socket() as s:
+        try:
+            s.bind((host, port))
+        except OSError:
+            return False
+    return True
 
-    def __init__(self, db: StateDB, low: int, high: int) -> None:
+
+class PortPool:
+    """Host ports for kernels' published services, from the configured range; a port some other
+    program holds is skipped, so a busy port never fails a creation."""
+
+    def __init__(self, db: StateDB, low: int, high: int, bind_host: str = "127.0.0.1") -> None:
         self._db = db
         self.low, self.high = low, high
+        self.bind_host = bind_host
 
     def take(self, kernel_id: str, count: int) -> list[int]:
         if count == 0:
@@ -117,7 +130,8 @@ class PortPool:
             if len(mine) >= count:
                 return mine[:count]  # a redelivered step
             used = {r[0] for r in conn.execute("SELECT port FROM host_ports")}
-            free = (p for p in range(self.low, self.high + 1) if p not in used)
+            free = (p for p in range(self.low, self.high + 1)
+                    if p not in used and free_on_host(self.bind_host, p))
             ports = [p for _, p in zip(range(count - len(mine)), free, strict=False)]
             if len(ports) < count - len(mine):
                 raise ResourceExhausted(f"no {count} free host ports left in {self.low}-{self.high}")

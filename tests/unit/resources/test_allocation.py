@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import socket
 import threading
 from pathlib import Path
 
@@ -105,3 +106,12 @@ def test_creation_slots_cap_concurrency_and_never_leak(db: StateDB) -> None:
     with pytest.raises(RuntimeError), slots.hold("c"):
         raise RuntimeError("boom")
     assert slots.held() == 0
+
+
+def test_port_pool_skips_a_port_another_program_holds(db: StateDB) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        taken = busy.getsockname()[1]
+        pool = PortPool(db, taken, taken + 2)
+        assert taken not in pool.take("k1", 2)
