@@ -59,12 +59,18 @@ def stream_run(c: AgentClient, kernel_id: str, session_id: str, mode: str, code:
             return int(r["exitCode"]) if r["exitCode"] is not None else 1
 
 
+def kernel_session(c: AgentClient, kernel_id: str) -> str:
+    """The session of `kernel_id` as its host knows it (the nil UUID when the host does not know it)."""
+    return next((k["session_id"] for k in c.call("list_kernels") if k["kernel_id"] == kernel_id), NIL_SESSION)
+
+
 def cmd_exec(c: AgentClient, a: argparse.Namespace) -> None:
     code = sys.stdin.read() if a.code == "-" else a.code
     opts: dict[str, Any] = {}
     if a.mode == "batch":
         opts = {"clean": a.clean or "", "build": a.build or "", "exec": code}
-    exit_code = stream_run(c, a.kernel_id, a.session, a.mode, code, opts, a.flush_timeout)
+    session = a.session or kernel_session(c, a.kernel_id)
+    exit_code = stream_run(c, a.kernel_id, session, a.mode, code, opts, a.flush_timeout)
     if exit_code:
         raise SystemExit(exit_code)
 
@@ -84,7 +90,7 @@ def add_execution_commands(kernel_sub: Any) -> None:
     ex = kernel_sub.add_parser("exec", help="run code in a kernel, streaming its output")
     ex.add_argument("kernel_id")
     ex.add_argument("code", help="code to run, or - to read it from stdin")
-    ex.add_argument("--session", default=NIL_SESSION, help="session id carried by the execution events")
+    ex.add_argument("--session", help="session id carried by the execution events (default: the kernel's)")
     ex.add_argument("--mode", choices=["query", "batch"], default="query",
                     help="query: Python in the kernel's interpreter; batch: a shell command")
     ex.add_argument("--build", help="batch mode: build command run first")
