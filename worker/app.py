@@ -6,7 +6,7 @@ kernel-creation chain, a background pull) stays on this host without naming the 
 
 from __future__ import annotations
 
-from celery import Celery
+from celery import Celery, Task
 
 from worker.config import load_settings
 
@@ -22,7 +22,16 @@ TASK_MODULES = [
 
 _settings = load_settings()
 
-app = Celery("agent", broker=_settings.redis_url, backend=_settings.redis_url, include=TASK_MODULES)
+
+class AgentTask(Task):  # type: ignore[misc]  (celery ships no type hints)
+    """Base of the agent's tasks. Results are users' data (code output, file contents), so the
+    worker's log lines and Flower's task events show only their first bytes."""
+
+    resultrepr_maxsize = 120
+
+
+app = Celery("agent", broker=_settings.redis_url, backend=_settings.redis_url, include=TASK_MODULES,
+             task_cls=AgentTask)
 app.config_from_object("celeryconfig")
 app.conf.task_default_queue = _settings.queue
 app.conf.task_default_exchange = _settings.queue
