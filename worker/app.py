@@ -23,7 +23,7 @@ TASK_MODULES = [
 _settings = load_settings()
 
 
-class AgentTask(Task):  # type: ignore[misc]  (celery ships no type hints)
+class AgentTask(Task):  # type: ignore[misc]
     """Base of the agent's tasks. Results are users' data (code output, file contents), so the
     worker's log lines and Flower's task events show only their first bytes."""
 
