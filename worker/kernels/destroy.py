@@ -24,19 +24,22 @@ from worker.state.kernels import KernelRecord, KernelState
 log = logging.getLogger(__name__)
 
 
-def stop_container(svc: KernelServices, container_id: str | None) -> int:
-    """Stop the container (SIGTERM, then SIGKILL after the grace period); its exit code, or -1."""
+def kill_container(svc: KernelServices, container_id: str | None) -> int:
+    """Remove the container at once (SIGKILL if it runs), as `docker rm -f` does; its exit code (137
+    when it was killed), or -1 when it was gone. No SIGTERM grace: the runner's own shutdown SIGKILLs
+    the user's code at once and everything else of the kernel is removed anyway (docs/lifecycle.md)."""
     if container_id is None:
         return -1
     api = svc.docker.api
     try:
-        api.stop(container_id, timeout=int(max(svc.settings.stop_grace, 0)))
-        return int(api.inspect_container(container_id)["State"]["ExitCode"])
+        state = api.inspect_container(container_id)["State"]
+        api.remove_container(container_id, force=True, v=True)
     except NotFound:
         return -1
     except APIError as e:
-        log.warning("stopping %s: %s", container_id, e)
+        log.warning("removing container %s: %s", container_id, e)
         return -1
+    return 128 + 9 if state.get("Running") else int(state.get("ExitCode", -1))
 
 
 def announce(svc: KernelServices, kernel_id: str, session_id: str, reason: LifecycleReason | str,
@@ -77,7 +80,7 @@ def destroy(svc: KernelServices, kernel_id: str, session_id: str | None,
         if skip_preparing and rec.state is KernelState.PREPARING:
             return
         mark_terminating(svc, rec, reason)
-        exit_code = stop_container(svc, rec.container_id)
+        exit_code = kill_container(svc, rec.container_id)
         clean(svc, rec, reason, exit_code, suppress_events=suppress_events)
 
 

@@ -20,7 +20,7 @@ from tasks.contract import ImageRef, KernelCreationConfig, KernelCreationResult,
 from worker.errors import InvalidInput, KernelStartFailed, KernelUnavailable, RestartTimeout
 from worker.events.models import KernelStarted
 from worker.kernels.create import creation_result
-from worker.kernels.destroy import clean, mark_terminating, stop_container
+from worker.kernels.destroy import clean, kill_container, mark_terminating
 from worker.kernels.locks import kernel_lock
 from worker.kernels.pipeline import record_of
 from worker.kernels.services import KernelServices
@@ -51,7 +51,7 @@ def updated_context(rec: KernelRecord, session_id: str, image: ImageRef,
 
 def destroy_container(svc: KernelServices, ctx: KernelContext) -> KernelContext:
     """Stop and remove the container (the start stages only); nothing else of the kernel is touched."""
-    stop_container(svc, ctx.container_id)
+    kill_container(svc, ctx.container_id)
     errors = teardown_stages(svc.pipeline.start, ctx)
     if errors:
         raise KernelStartFailed(f"the old container of kernel {ctx.kernel_id} could not be removed: {errors}")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 
 from tasks.contract import LifecycleReason
-from worker.kernels.destroy import clean, mark_terminating, stop_container
+from worker.kernels.destroy import clean, kill_container, mark_terminating
 from worker.kernels.locks import kernel_lock
 from worker.kernels.reconcile import ReconcileReport, reconcile
 from worker.kernels.services import KernelServices
@@ -33,7 +33,7 @@ def finish_interrupted_lifecycle(svc: KernelServices) -> list[str]:
                 mark_terminating(svc, rec, LifecycleReason.FAILED_TO_START)
                 clean(svc, rec, LifecycleReason.FAILED_TO_START, detail=RESTART_INTERRUPTED)
             else:
-                exit_code = stop_container(svc, rec.container_id)
+                exit_code = kill_container(svc, rec.container_id)
                 clean(svc, rec, rec.termination_reason or LifecycleReason.UNKNOWN, exit_code)
         finished.append(rec.kernel_id)
     return finished

@@ -55,13 +55,13 @@ def test_restart_gives_a_new_container_keeping_allocation_ports_and_work_files(
 def test_a_destroy_over_the_restart_timeout_cleans_the_kernel_and_raises_timeout_error(
         client: AgentClient, kernel: Any, docker_client: docker.DockerClient, events: Any,
         monkeypatch: pytest.MonkeyPatch) -> None:
-    slow_stop = restart_module.stop_container
+    real_kill = restart_module.kill_container
 
-    def hanging_stop(svc: Any, container_id: str | None) -> int:  # fault injection: Docker hangs
+    def hanging_kill(svc: Any, container_id: str | None) -> int:  # fault injection: Docker hangs
         time.sleep(3)
-        return slow_stop(svc, container_id)
+        return real_kill(svc, container_id)
 
-    monkeypatch.setattr(restart_module, "stop_container", hanging_stop)
+    monkeypatch.setattr(restart_module, "kill_container", hanging_kill)
     monkeypatch.setattr(host().settings, "restart_timeout", 0.5)
     with pytest.raises(TimeoutError, match=r"took over 0\.5 s"):
         restart(client, kernel)
