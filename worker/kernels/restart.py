@@ -45,7 +45,8 @@ def updated_context(rec: KernelRecord, session_id: str, image: ImageRef,
         try:
             ctx.kernel_config = KernelCreationConfig.model_validate(merged)
         except ValidationError as e:
-            raise InvalidInput(f"updated_config of kernel {rec.kernel_id}: {e}") from None
+            problems = "; ".join(f"{'.'.join(map(str, err['loc']))}: {err['msg']}" for err in e.errors())
+            raise InvalidInput(f"updated_config of kernel {rec.kernel_id}: {problems}") from None
     return ctx
 
 
