@@ -11,6 +11,9 @@ import pytest
 from tasks.client import AgentClient
 from tests.support.host_state import assert_host_clean
 from tests.support.lifecycle import terminated_events, wait_terminated
+from worker.config import AgentSettings
+from worker.host import host
+from worker.kernels.watcher import DockerEventWatcher
 
 
 def test_docker_kill_from_outside_gives_self_terminated_within_two_seconds(
@@ -53,3 +56,20 @@ def test_a_destroyed_kernel_gets_no_self_terminated_from_its_container_dying(
                 reason="user-requested")
     time.sleep(0.5)
     assert [e.payload["reason"] for e in terminated_events(events, kernel.kernel_id)] == ["user-requested"]
+
+
+def test_the_watcher_reopens_a_broken_stream_and_stop_unblocks_it(worker: Any, settings: AgentSettings) -> None:
+    watcher = DockerEventWatcher(settings.id, lambda: host().kernels)
+    watcher.start()
+    try:
+        assert watcher.connected.wait(5)
+        watcher._stream.close()  # fault injection: the engine dropped the stream
+        deadline = time.monotonic() + 5
+        while watcher.connected.is_set():
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+        assert watcher.connected.wait(5)  # reopened
+    finally:
+        started = time.monotonic()
+        watcher.stop()
+    assert time.monotonic() - started < 2 and not watcher._thread.is_alive()
