@@ -100,3 +100,14 @@ def test_twenty_restarts_in_a_row_leak_nothing(client: AgentClient, kernel: Any,
     assert svc.slots.held() == 0 and held_count() == 0
     assert len(os.listdir("/proc/self/fd")) <= fds + 5
     assert run(client, kernel, "print(6 * 7)") == "42\n"
+
+
+def test_a_restart_whose_new_container_fails_to_start_cleans_the_kernel(
+        client: AgentClient, kernel: Any, docker_client: docker.DockerClient, events: Any,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(host().settings, "runner_handshake_timeout", 0.001)  # no runner answers that fast
+    with pytest.raises(RuntimeError, match="did not start again"):
+        restart(client, kernel)
+    [ev] = terminated_events(events, kernel.kernel_id)
+    assert ev.payload["reason"] == "failed-to-start" and "handshake" in ev.payload["detail"]
+    assert_host_clean(kernel.kernel_id, docker_client)
