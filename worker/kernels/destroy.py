@@ -9,6 +9,7 @@ the kernel is still registered: so each kernel gets exactly one kernel_terminate
 from __future__ import annotations
 
 import logging
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 from docker.errors import APIError, NotFound
@@ -22,6 +23,7 @@ from worker.stages.context import KernelContext
 from worker.state.kernels import KernelRecord, KernelState
 
 log = logging.getLogger(__name__)
+CREATION_POLL = 0.05  # seconds between looks at a kernel in creation that destroy waits for
 
 
 def kill_container(svc: KernelServices, container_id: str | None) -> int:
@@ -67,10 +69,26 @@ def clean(svc: KernelServices, rec: KernelRecord, reason: LifecycleReason | str,
         announce(svc, rec.kernel_id, rec.session_id, reason, exit_code, detail)
 
 
+def wait_for_creation(svc: KernelServices, kernel_id: str) -> None:
+    """Until the kernel is no longer being created (up to the container start's own limits)."""
+    settle_by = time.monotonic() + svc.settings.runner_handshake_timeout + svc.settings.docker_timeout
+    while (rec := svc.registry.find(kernel_id)) is not None and rec.state is KernelState.PREPARING:
+        if time.monotonic() > settle_by:
+            log.warning("kernel %s is still being created: destroying what it has so far", kernel_id)
+            return
+        time.sleep(CREATION_POLL)
+
+
 def destroy(svc: KernelServices, kernel_id: str, session_id: str | None,
             reason: LifecycleReason, suppress_events: bool = False, *, skip_preparing: bool = False) -> None:
-    """DESTROY then CLEAN; an unknown kernel is announced as already-terminated. `skip_preparing`
-    leaves a kernel being created or restarted alone (sync and shutdown)."""
+    """DESTROY then CLEAN; an unknown kernel is announced as already-terminated. A kernel being
+    created is waited for and then destroyed, so its creation cannot bring it back afterwards;
+    `skip_preparing` leaves it alone instead (sync and shutdown)."""
+    rec = svc.registry.find(kernel_id)
+    if rec is not None and rec.state is KernelState.PREPARING:
+        if skip_preparing:
+            return
+        wait_for_creation(svc, kernel_id)
     with kernel_lock(kernel_id):
         rec = svc.registry.find(kernel_id)
         if rec is None:

@@ -11,6 +11,7 @@ import docker
 import pytest
 
 from tasks.client import AgentClient
+from tests.integration.conftest import kernel_config
 from tests.support.host_state import assert_host_clean
 from tests.support.lifecycle import create_many, terminated_events
 from worker.host import host
@@ -81,3 +82,19 @@ def test_fifty_kernels_destroyed_at_once_leave_the_host_clean(
     for k in kernel_ids:
         assert_host_clean(k, docker_client)
     assert held_count() == 0
+
+
+def test_destroy_during_creation_waits_for_it_so_nothing_comes_back(
+        client: AgentClient, kernel_image: str, docker_client: docker.DockerClient, events: Any) -> None:
+    session_id, kernel_id = str(uuid.uuid4()), str(uuid.uuid4())
+    creation = client.send("create_kernels", raw_session_id=session_id, raw_kernel_ids=[kernel_id],
+                           raw_configs=[kernel_config(kernel_image)])
+    deadline = time.monotonic() + 30
+    while (rec := host().registry.find(kernel_id)) is None:
+        assert time.monotonic() < deadline
+        time.sleep(0.005)
+    assert rec.state == "preparing"
+    client.call("destroy_kernel", kernel_id=kernel_id, session_id=session_id)
+    assert creation.get(timeout=30)[0]["id"] == kernel_id  # the creation finished, then it was destroyed
+    assert [e.payload["reason"] for e in terminated_events(events, kernel_id)] == ["user-requested"]
+    assert_host_clean(kernel_id, docker_client)
