@@ -25,7 +25,7 @@ REDIS = RedisServer()
 VAR = Path(tempfile.mkdtemp(prefix="bench-create-"))
 os.environ.update({"AGENT_ID": f"bench-{uuid.uuid4().hex[:6]}", "AGENT_REDIS_URL": REDIS.url,
                    "AGENT_VAR_DIR": str(VAR), "AGENT_CONFIG": str(VAR / "agent.toml"),
-                   "AGENT_STOP_GRACE": "1", "AGENT_PORT_RANGE": "[40000, 41000]"})
+                   "AGENT_PORT_RANGE": "[40000, 41000]"})
 
 import docker  # noqa: E402
 from celery.contrib.testing.worker import start_worker  # noqa: E402

@@ -42,7 +42,6 @@ def pytest_configure(config: pytest.Config) -> None:
         "AGENT_VAR_DIR": str(_var_dir),
         "AGENT_CONFIG": str(_var_dir / "agent.toml"),
         "AGENT_HEARTBEAT_INTERVAL": "2",
-        "AGENT_STOP_GRACE": "1",
         "AGENT_RUNNER_HANDSHAKE_TIMEOUT": "15",
         "AGENT_MOCK_DEVICES": json.dumps(devices),
         # sessions side by side on one Docker must not fight over host ports

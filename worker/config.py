@@ -62,7 +62,6 @@ class AgentSettings(BaseSettings):
     kernel_creation_concurrency: int = Field(default=4, ge=1, le=32)
     runner_handshake_timeout: float = Field(default=30.0, gt=0)
     docker_timeout: float = Field(default=60.0, gt=0)
-    stop_grace: float = Field(default=2.0, ge=0)
     restart_timeout: float = Field(default=60.0, gt=0)
     reconcile_interval: float = Field(default=10.0, gt=0)
     reconcile_grace: float = Field(default=30.0, ge=0)

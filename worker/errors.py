@@ -33,6 +33,12 @@ class KernelNotFound(AgentError, KeyError):
         return str(self.args[0])
 
 
+class KernelGone(AgentError, RuntimeError):
+    def __init__(self, kernel_id: str) -> None:
+        super().__init__(f"kernel {kernel_id} was destroyed while it was being created")
+        self.kernel_id = kernel_id
+
+
 class NetworkError(AgentError, RuntimeError):
     """A Docker network could not be created or removed."""
 

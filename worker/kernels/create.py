@@ -81,7 +81,7 @@ def provision(svc: KernelServices, ctx: KernelContext) -> KernelContext:
         ctx = _latest(svc, ctx)
 
     def save(c: KernelContext) -> None:
-        svc.registry.put(record_of(c))
+        svc.registry.update(record_of(c))
 
     pipe = svc.pipeline
     split = next(i for i, st in enumerate(pipe.prepare) if st.name == "service_ports")
@@ -130,11 +130,11 @@ def start(svc: KernelServices, ctx: KernelContext) -> KernelCreationResult:
     if rec.state == KernelState.RUNNING:
         return KernelCreationResult.model_validate(rec.creation_info)  # a redelivered step
     with svc.slots.hold(ctx.kernel_id):
-        run_stages(svc.pipeline.start, ctx, lambda c: svc.registry.put(record_of(c)))
+        run_stages(svc.pipeline.start, ctx, lambda c: svc.registry.update(record_of(c)))
     result = creation_result(svc, ctx)
     rec = record_of(ctx)
     rec.state, rec.creation_info = KernelState.RUNNING, result.model_dump(mode="json")
-    svc.registry.put(rec)
+    svc.registry.update(rec)
     svc.events.produce(KernelStarted(kernel_id=ctx.kernel_id, session_id=ctx.session_id,
                                      creation_info=rec.creation_info))
     return result
@@ -157,7 +157,9 @@ def failure_reason(exc: BaseException) -> LifecycleReason:
 
 
 def abort(svc: KernelServices, ctx: KernelContext, reason: LifecycleReason, detail: str) -> None:
-    """Tear down everything made for the kernel, forget it, and say so (kernel_terminated)."""
+    """Tear down everything made for the kernel, forget it, and say so (kernel_terminated) unless a
+    destroy already removed its record and said so."""
+    known = svc.registry.find(ctx.kernel_id) is not None
     ctx = _latest(svc, ctx)
     if ctx.container_id is None and "container_creation" not in ctx.done:
         # the container may exist without being recorded (a crash between create and save)
@@ -169,8 +171,9 @@ def abort(svc: KernelServices, ctx: KernelContext, reason: LifecycleReason, deta
     svc.registry.remove(ctx.kernel_id)
     if errors:
         log.error("kernel %s: teardown left errors: %s", ctx.kernel_id, errors)
-    svc.events.produce(KernelTerminated(kernel_id=ctx.kernel_id, session_id=ctx.session_id,
-                                        reason=reason.value, detail=detail))
+    if known:
+        svc.events.produce(KernelTerminated(kernel_id=ctx.kernel_id, session_id=ctx.session_id,
+                                            reason=reason.value, detail=detail))
 
 
 def for_each_kernel(svc: KernelServices, plan: list[PlanEntry], work: Callable[[KernelContext], T],

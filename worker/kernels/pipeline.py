@@ -161,7 +161,7 @@ def build_pipeline(settings: AgentSettings, client: docker.DockerClient, registr
             ctx.uid, ctx.gid)),
         Stage(CmdArgProvisioner(), lambda ctx: CmdArgSpec(ctx.image_labels),
               lambda ctx, res: setattr(ctx, "command", res.command)),
-        Stage(KernelObjectProvisioner(registry.put), lambda ctx: KernelObjectSpec(record_of(ctx))),
+        Stage(KernelObjectProvisioner(registry.update), lambda ctx: KernelObjectSpec(record_of(ctx))),
     ]
 
     def container_spec(ctx: KernelContext) -> ContainerSpec:
@@ -180,7 +180,7 @@ def build_pipeline(settings: AgentSettings, client: docker.DockerClient, registr
         ctx.container_id = res.container_id
 
     start: list[AnyStage] = [
-        Stage(ContainerCreationProvisioner(client, settings.stop_grace), container_spec, set_container),
+        Stage(ContainerCreationProvisioner(client), container_spec, set_container),
         Stage(ContainerVerificationProvisioner(client), lambda ctx: VerificationSpec(
             ctx.container_id or "", ctx.ipc_dir / "runner.sock", settings.runner_handshake_timeout)),
     ]

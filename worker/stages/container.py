@@ -60,9 +60,8 @@ class ContainerCreationProvisioner(Provisioner[ContainerSpec, ContainerInfo]):
     name = "container_creation"
     resource_type = ContainerInfo
 
-    def __init__(self, client: docker.DockerClient, stop_grace: float = 2.0) -> None:
+    def __init__(self, client: docker.DockerClient) -> None:
         self._docker = client
-        self._stop_grace = stop_grace
 
     def find(self, kernel_id: str) -> str | None:
         """The id of a container already made for this kernel (a redelivered step)."""

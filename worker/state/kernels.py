@@ -9,7 +9,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from worker.errors import KernelNotFound
+from worker.errors import KernelGone, KernelNotFound
 from worker.scratch_layout import ScratchLayout
 from worker.state.db import StateDB
 
@@ -69,6 +69,15 @@ class KernelRegistry:
                 "state=excluded.state, record=excluded.record",
                 (rec.kernel_id, rec.session_id, rec.state.value, rec.model_dump_json()),
             )
+
+    def update(self, rec: KernelRecord) -> None:
+        """Save `rec` over the kernel's record; KernelGone when the record was removed meanwhile
+        (a destroy won the race), so a creation never brings a destroyed kernel back."""
+        with self._db.transaction() as conn:
+            cur = conn.execute("UPDATE kernels SET session_id = ?, state = ?, record = ? WHERE kernel_id = ?",
+                               (rec.session_id, rec.state.value, rec.model_dump_json(), rec.kernel_id))
+            if cur.rowcount == 0:
+                raise KernelGone(rec.kernel_id)
 
     def add_new(self, rec: KernelRecord) -> bool:
         """Insert `rec` unless the kernel id is already known; False when it was (a redelivery)."""

@@ -233,3 +233,21 @@ def test_bad_configs_are_refused_and_create_nothing(
 def test_a_malformed_kernel_id_is_refused(client: AgentClient, kernel_image: str) -> None:
     with pytest.raises(ValueError, match="raw_kernel_ids"):
         create(client, str(uuid.uuid4()), ["not-a-uuid"], [kernel_config(kernel_image)])
+
+
+def test_a_kernel_destroyed_while_being_created_is_not_brought_back(
+        client: AgentClient, kernel_image: str, docker_client: docker.DockerClient, events: EventLog,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from worker.stages.config_files import DotfilesProvisioner, WrittenFiles
+
+    def destroyed_meanwhile(self: object, spec: object) -> WrittenFiles:
+        host().registry.remove(kernel_id)  # what a destroy winning the race leaves
+        return WrittenFiles()
+
+    monkeypatch.setattr(DotfilesProvisioner, "setup", destroyed_meanwhile)
+    session_id, (kernel_id,) = new_ids()
+    with pytest.raises(RuntimeError, match="destroyed while it was being created"):
+        create(client, session_id, [kernel_id], [kernel_config(kernel_image)])
+    assert_host_clean(kernel_id, docker_client)
+    # the destroy said kernel_terminated; the creation does not say it a second time
+    assert [e for e in events.named("kernel_terminated") if e.payload["kernel_id"] == kernel_id] == []

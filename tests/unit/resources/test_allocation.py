@@ -113,5 +113,6 @@ def test_port_pool_skips_a_port_another_program_holds(db: StateDB) -> None:
         busy.bind(("127.0.0.1", 0))
         busy.listen()
         taken = busy.getsockname()[1]
-        pool = PortPool(db, taken, taken + 2)
-        assert taken not in pool.take("k1", 2)
+        pool = PortPool(db, taken, taken + 64)  # room to spare: other ports may be busy too
+        ports = pool.take("k1", 2)
+        assert taken not in ports and len(set(ports)) == 2
