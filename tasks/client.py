@@ -14,6 +14,7 @@ import redis
 from celery import Celery, Signature
 from celery.result import AsyncResult
 
+from tasks.redaction import contains_secret, redacted_repr
 from worker import liveness
 from worker.errors import AgentUnavailable
 
@@ -62,8 +63,13 @@ class AgentClient:
         self._alive_until = now + LIVENESS_CACHE_S
 
     def send(self, operation: str, **kwargs: Any) -> AsyncResult:
+        """Enqueue the operation; registry passwords never show in what Flower and `celery events`
+        display of the message (its `kwargsrepr`)."""
         self.ensure_alive()
-        return self.signature(operation, **kwargs).apply_async()
+        sig = self.signature(operation, **kwargs)
+        if contains_secret(kwargs):
+            return sig.apply_async(kwargsrepr=redacted_repr(kwargs))
+        return sig.apply_async()
 
     def call(self, operation: str, *, timeout: float | None = None, **kwargs: Any) -> Any:
         """Run the operation and return its result; its error is raised here with the spec's type."""

@@ -1,5 +1,5 @@
-"""Manager-side calls of the images area that need more than `AgentClient.call`: a push whose
-password must not show in Flower, and following a pull's progress events."""
+"""Manager-side calls of the images area that need more than `AgentClient.call`: a push validated
+before it is sent, and following a pull's progress events."""
 
 from __future__ import annotations
 
@@ -12,17 +12,9 @@ from celery.result import AsyncResult
 
 from tasks.client import AgentClient
 from tasks.contract import PushImageReq
-from tasks.redaction import redacted_repr
 from worker.events.consumer import ReceivedEvent, parse_entry
 
 PULL_END_EVENTS = frozenset({"image_pull_finished", "image_pull_failed"})
-
-
-def send_masked(client: AgentClient, operation: str, **kwargs: Any) -> AsyncResult:
-    """Send an operation with registry passwords masked in the message's `kwargsrepr` (what task
-    events, hence Flower and `celery events`, show); the worker masks them in the result backend."""
-    client.ensure_alive()
-    return client.signature(operation, **kwargs).apply_async(kwargsrepr=redacted_repr(kwargs))
 
 
 def push_image(client: AgentClient, image_ref: dict[str, Any], registry_conf: dict[str, Any],
@@ -32,12 +24,12 @@ def push_image(client: AgentClient, image_ref: dict[str, Any], registry_conf: di
     if timeout is not None:
         kwargs["timeout"] = timeout
     PushImageReq.model_validate(kwargs)
-    return send_masked(client, "push_image", **kwargs)
+    return client.send("push_image", **kwargs)
 
 
 def check_and_pull(client: AgentClient, image_configs: dict[str, Any], timeout: float = 60) -> dict[str, str]:
     """Start (or join) the pulls of these images; {image: task id of its background pull}."""
-    return dict(send_masked(client, "check_and_pull", image_configs=image_configs).get(timeout=timeout))
+    return dict(client.send("check_and_pull", image_configs=image_configs).get(timeout=timeout))
 
 
 def pull_events(r: redis.Redis, stream: str, agent_id: str, image: str, since: str,

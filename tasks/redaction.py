@@ -24,6 +24,15 @@ def redacted(value: Any) -> Any:
     return value
 
 
+def contains_secret(value: Any) -> bool:
+    """Whether `value` has a secret (a non-empty `password` key) at any depth."""
+    if isinstance(value, dict):
+        return any((k in SECRET_KEYS and v is not None) or contains_secret(v) for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return any(contains_secret(v) for v in value)
+    return False
+
+
 def redacted_repr(kwargs: dict[str, Any]) -> str:
     return repr(redacted(kwargs))
 
