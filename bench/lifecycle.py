@@ -8,64 +8,25 @@ round trip against its floor: `docker rm -f` plus `docker run -d` until the runn
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import sys
-import tempfile
 import time
 import uuid
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.support.redis_server import RedisServer
+from bench.agent_harness import KERNEL_CONFIG, in_process_worker, like_container, prepare
 
-REDIS = RedisServer()
-VAR = Path(tempfile.mkdtemp(prefix="bench-lifecycle-"))
-os.environ.update({"AGENT_ID": f"bench-{uuid.uuid4().hex[:6]}", "AGENT_REDIS_URL": REDIS.url,
-                   "AGENT_VAR_DIR": str(VAR), "AGENT_CONFIG": str(VAR / "agent.toml"),
-                   "AGENT_PORT_RANGE": "[41000, 42000]"})
+REDIS, VAR = prepare("lifecycle", (41000, 42000))
 
 import docker  # noqa: E402
-from celery.contrib.testing.worker import start_worker  # noqa: E402
 
 from tasks.client import AgentClient  # noqa: E402
-from worker.app import app  # noqa: E402
 from worker.host import host  # noqa: E402
-from worker.kernels.pipeline import RUNNER_DIR  # noqa: E402
-from worker.runner_client import RunnerClient, RunnerUnavailable  # noqa: E402
 
-IMAGE = "kernel-python:latest"
-CONFIG = {"image": {"canonical": IMAGE, "is_local": True}, "resource_slots": {"cpu": 1, "mem": "256m"}}
 IMAGE_REF = {"name": "kernel-python", "tag": "latest", "is_local": True}
 RESULTS = Path(__file__).resolve().parent / "results" / "lifecycle.md"
-
-
-def like_container(d: docker.DockerClient) -> tuple[str, float]:
-    """A container like a kernel's (same mounts, limits, security options and a published port, its
-    runner answering); its id and the seconds it took."""
-    root = Path(tempfile.mkdtemp(prefix="floor-", dir=VAR))
-    for sub in ("config", "work", "ipc"):
-        (root / sub).mkdir()
-    os.chown(root / "work", 1000, 1000)
-    os.chown(root / "ipc", 1000, 1000)
-    started = time.perf_counter()
-    c = d.containers.run(IMAGE, ["python3", "-I", "/opt/kernel/runner"], detach=True, user="1000:1000",
-                         init=True, mem_limit="256m", memswap_limit="256m", cpuset_cpus="0",
-                         nano_cpus=1_000_000_000, pids_limit=4096, cap_drop=["ALL"],
-                         security_opt=["no-new-privileges"], ports={"8080/tcp": ("127.0.0.1", None)},
-                         labels={"agent.bench": "1"},
-                         volumes={str(root / "config"): {"bind": "/home/config", "mode": "ro"},
-                                  str(root / "work"): {"bind": "/home/work", "mode": "rw"},
-                                  str(RUNNER_DIR): {"bind": "/opt/kernel/runner", "mode": "ro"},
-                                  str(root / "ipc"): {"bind": "/opt/kernel/ipc", "mode": "rw"}})
-    runner = RunnerClient(root / "ipc" / "runner.sock")
-    while True:
-        try:
-            runner.request("status", timeout=1)
-            return c.id, time.perf_counter() - started
-        except RunnerUnavailable:
-            time.sleep(0.02)
 
 
 def rm_f(d: docker.DockerClient, container_id: str) -> float:
@@ -76,7 +37,7 @@ def rm_f(d: docker.DockerClient, container_id: str) -> float:
 
 def new_kernel(client: AgentClient) -> tuple[str, str]:
     kernel_id, session = str(uuid.uuid4()), str(uuid.uuid4())
-    client.call("create_kernels", raw_session_id=session, raw_kernel_ids=[kernel_id], raw_configs=[CONFIG],
+    client.call("create_kernels", raw_session_id=session, raw_kernel_ids=[kernel_id], raw_configs=[KERNEL_CONFIG],
                 timeout=300)
     return kernel_id, session
 
@@ -98,23 +59,21 @@ def main() -> None:
     args = p.parse_args()
     d = docker.from_env()
     s = host().settings
-    app.loader.import_default_modules()
     floor_destroy, agent_destroy, floor_restart, agent_restart = [], [], [], []
-    with start_worker(app, pool="threads", concurrency=s.concurrency, queues=[s.queue],
-                      perform_ping_check=False, loglevel="WARNING"):
+    with in_process_worker():
         client = AgentClient(s.id, REDIS.url)
-        rm_f(d, like_container(d)[0])  # warm-up both paths
+        rm_f(d, like_container(d, VAR)[0])  # warm-up both paths
         k, sess = new_kernel(client)
         client.call("destroy_kernel", kernel_id=k, session_id=sess)
         for _ in range(args.rounds):
-            floor_destroy.append(rm_f(d, like_container(d)[0]))
+            floor_destroy.append(rm_f(d, like_container(d, VAR)[0]))
             k, sess = new_kernel(client)
             agent_destroy.append(timed(client.call, "destroy_kernel", kernel_id=k, session_id=sess))
         k, sess = new_kernel(client)
-        cid, _ = like_container(d)
+        cid, _ = like_container(d, VAR)
         for _ in range(args.rounds):
             removed = rm_f(d, cid)
-            cid, made = like_container(d)
+            cid, made = like_container(d, VAR)
             floor_restart.append(removed + made)
             agent_restart.append(timed(client.call, "restart_kernel", kernel_id=k, session_id=sess,
                                        kernel_image=IMAGE_REF))
