@@ -39,7 +39,7 @@ def agent_create(client: AgentClient, n: int) -> tuple[float, list[str], str]:
     ids = [str(uuid.uuid4()) for _ in range(n)]
     started = time.perf_counter()
     client.call("create_kernels", raw_session_id=session, raw_kernel_ids=ids, raw_configs=[KERNEL_CONFIG] * n,
-                timeout=300)
+                wait=300)
     return time.perf_counter() - started, ids, session
 
 

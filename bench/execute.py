@@ -95,7 +95,7 @@ def measure(calls: int, block: int, warmup: int) -> tuple[dict[str, list[float]]
         agent.wait_alive()
         client.call("create_kernels", raw_session_id=session_id, raw_kernel_ids=[kernel_id],
                     raw_configs=[{"image": {"canonical": KERNEL_IMAGE, "is_local": True},
-                                  "resource_slots": {"cpu": 1, "mem": "512m"}}], timeout=120)
+                                  "resource_slots": {"cpu": 1, "mem": "512m"}}], wait=120)
         agent_runner, jupyter_runner = AgentRunner(client, kernel_id, session_id), JupyterRunner(kc)
         runs: dict[str, Callable[[str], tuple[str, int]]] = {
             "execute via AgentClient (agent-worker, kernel container)": agent_runner.execute,

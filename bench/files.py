@@ -79,7 +79,7 @@ def main() -> int:
             kernel_id, session_id = str(uuid.uuid4()), str(uuid.uuid4())
             client.call("create_kernels", raw_session_id=session_id, raw_kernel_ids=[kernel_id],
                         raw_configs=[{"image": {"canonical": "kernel-python:latest", "is_local": True},
-                                      "resource_slots": {"cpu": 1, "mem": "256m"}}], timeout=120)
+                                      "resource_slots": {"cpu": 1, "mem": "256m"}}], wait=120)
             try:
                 rec = host().registry.get(kernel_id)
                 container = host().docker.containers.get(rec.container_id)

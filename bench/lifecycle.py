@@ -38,7 +38,7 @@ def rm_f(d: docker.DockerClient, container_id: str) -> float:
 def new_kernel(client: AgentClient) -> tuple[str, str]:
     kernel_id, session = str(uuid.uuid4()), str(uuid.uuid4())
     client.call("create_kernels", raw_session_id=session, raw_kernel_ids=[kernel_id], raw_configs=[KERNEL_CONFIG],
-                timeout=300)
+                wait=300)
     return kernel_id, session
 
 

@@ -23,6 +23,10 @@ from worker.errors import AgentUnavailable
 LIVENESS_CACHE_S = 1.0
 
 
+READ_RESULTS = frozenset({"execute", "download_file", "download_single", "list_files", "get_logs",
+                          "get_completions", "ping_kernel", "ping"})
+
+
 def make_client_app(redis_url: str) -> Celery:
     """A Celery app for managers: json only, results from the agents' backend, no tasks of its own."""
     app = Celery("agent-client", broker=redis_url, backend=redis_url, set_as_current=False)
@@ -71,10 +75,16 @@ class AgentClient:
             return sig.apply_async(kwargsrepr=redacted_repr(kwargs))
         return sig.apply_async()
 
-    def call(self, operation: str, *, timeout: float | None = None, **kwargs: Any) -> Any:
-        """Run the operation and return its result; its error is raised here with the spec's type."""
+    def call(self, operation: str, *, wait: float | None = None, **kwargs: Any) -> Any:
+        """Run the operation and return its result, waiting up to `wait` seconds (the operation's
+        own arguments, `timeout` included, are all in `kwargs`); its error is raised here with the
+        spec's type. The result of an operation that only reads (code output, file contents) is
+        removed from the backend once read: it can be large and is of no use to anyone else."""
         result = self.send(operation, **kwargs)
-        return result.get(timeout=timeout or self.default_timeout, propagate=True)
+        value = result.get(timeout=wait or self.default_timeout, propagate=True)
+        if operation in READ_RESULTS:
+            result.forget()
+        return value
 
     # typed shortcuts for the common operations
     def ping(self, msg: str) -> str:

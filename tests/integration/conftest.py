@@ -117,7 +117,7 @@ def make_kernel(client: AgentClient, kernel_image: str) -> Iterator[Any]:
         kernel_id, session_id = str(uuid.uuid4()), str(uuid.uuid4())
         made.append((kernel_id, session_id))
         client.call("create_kernels", raw_session_id=session_id, raw_kernel_ids=[kernel_id],
-                    raw_configs=[kernel_config(kernel_image, **overrides)], timeout=120)
+                    raw_configs=[kernel_config(kernel_image, **overrides)], wait=120)
         return host().registry.get(kernel_id)
 
     yield make

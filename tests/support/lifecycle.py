@@ -28,5 +28,5 @@ def create_many(client: AgentClient, image: str, n: int, mem: str = "64m") -> tu
     session_id, kernel_ids = str(uuid.uuid4()), [str(uuid.uuid4()) for _ in range(n)]
     config = {"image": {"canonical": image, "is_local": True}, "resource_slots": {"cpu": 1, "mem": mem}}
     client.call("create_kernels", raw_session_id=session_id, raw_kernel_ids=kernel_ids,
-                raw_configs=[config] * n, timeout=600)
+                raw_configs=[config] * n, wait=600)
     return session_id, kernel_ids

@@ -20,7 +20,7 @@ from worker.state.kernels import KernelRecord
 def create_kernel(client: AgentClient, image: str) -> KernelRecord:
     kernel_id, session_id = str(uuid.uuid4()), str(uuid.uuid4())
     client.call("create_kernels", raw_session_id=session_id, raw_kernel_ids=[kernel_id],
-                raw_configs=[kernel_config(image)], timeout=120)
+                raw_configs=[kernel_config(image)], wait=120)
     return host().registry.get(kernel_id)
 
 

@@ -49,7 +49,7 @@ def files_kernel(worker: Any, redis_url: str, settings: AgentSettings, kernel_im
     client = AgentClient(settings.id, redis_url, default_timeout=60)
     kernel_id, session_id = str(uuid.uuid4()), str(uuid.uuid4())
     client.call("create_kernels", raw_session_id=session_id, raw_kernel_ids=[kernel_id],
-                raw_configs=[kernel_config(kernel_image)], timeout=120)
+                raw_configs=[kernel_config(kernel_image)], wait=120)
     record = host().registry.get(kernel_id)
     assert record.container_id is not None
     try:

@@ -72,14 +72,14 @@ def test_fifos_made_inside_the_kernel_never_block_the_agent(fk: FilesKernel, uni
     assert fk.sh(f"mkdir {u} && mkfifo {u}/pipe && echo x > {u}/file")[0] == 0
     started = time.monotonic()
     with tarfile.open(fileobj=io.BytesIO(fk.client.call("download_file", kernel_id=fk.kernel_id,
-                                                        filepath=u, timeout=10))) as tar:
+                                                        filepath=u, wait=10))) as tar:
         assert tar.getmember(f"fifo-{unique}/pipe").isfifo()
     with pytest.raises(ValueError, match="not a regular file"):
-        fk.client.call("download_single", kernel_id=fk.kernel_id, filepath=f"{u}/pipe", timeout=10)
-    listed = fk.client.call("list_files", kernel_id=fk.kernel_id, path=u, timeout=10)
+        fk.client.call("download_single", kernel_id=fk.kernel_id, filepath=f"{u}/pipe", wait=10)
+    listed = fk.client.call("list_files", kernel_id=fk.kernel_id, path=u, wait=10)
     assert {f["filename"]: f["mode"][0] for f in json.loads(listed["files"])} == {"pipe": "p", "file": "-"}
     # an upload onto a FIFO replaces it with the file; nothing ever opened the FIFO
-    fk.client.call("accept_file", kernel_id=fk.kernel_id, filename=f"{u}/pipe", filedata=b"data", timeout=10)
+    fk.client.call("accept_file", kernel_id=fk.kernel_id, filename=f"{u}/pipe", filedata=b"data", wait=10)
     assert (fk.work / f"fifo-{unique}" / "pipe").read_bytes() == b"data"
     assert time.monotonic() - started < 10
 
@@ -145,7 +145,7 @@ def test_fuzzed_paths_through_the_agent_never_touch_anything_outside(
                        ("download_file", {"filepath": path}), ("download_single", {"filepath": path}),
                        ("list_files", {"path": path})):
             try:
-                result = fk.client.call(op, kernel_id=fk.kernel_id, timeout=20, **kw)
+                result = fk.client.call(op, kernel_id=fk.kernel_id, wait=20, **kw)
             except (PermissionError, ValueError, RuntimeError):
                 continue
             assert SECRET not in (result if isinstance(result, bytes) else json.dumps(result).encode())

@@ -22,7 +22,7 @@ TEST_LABELS = {"agent.test": "1"}
 
 
 def commit(client: AgentClient, kernel_id: str, subdir: str, **kw: Any) -> Any:
-    return client.call("commit", kernel_id=kernel_id, subdir=subdir, timeout=180, **kw)
+    return client.call("commit", kernel_id=kernel_id, subdir=subdir, wait=180, **kw)
 
 
 def status(client: AgentClient, kernel_id: str, subdir: str) -> str:

@@ -23,7 +23,7 @@ def new_ids(n: int = 1) -> tuple[str, list[str]]:
 def create(client: AgentClient, session_id: str, kernel_ids: list[str], configs: list[dict[str, Any]],
            **extra: Any) -> list[dict[str, Any]]:
     return list(client.call("create_kernels", raw_session_id=session_id, raw_kernel_ids=kernel_ids,
-                            raw_configs=configs, timeout=120, **extra))
+                            raw_configs=configs, wait=120, **extra))
 
 
 def destroy(client: AgentClient, session_id: str, *kernel_ids: str) -> None:
