@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import platform
 import threading
 import time
 from collections.abc import Callable
@@ -53,6 +54,10 @@ def plan(svc: KernelServices, req: CreateKernelsReq, result_id: str | None) -> l
     entries = []
     for kernel_id, config in zip(req.raw_kernel_ids, req.raw_configs, strict=True):
         parse_slots(config.resource_slots)  # an unknown slot or a bad amount fails here, before anything
+        ref = req.kernel_image_refs.get(kernel_id)
+        if ref is not None and normalized_arch(ref.architecture) != normalized_arch(platform.machine()):
+            raise InvalidInput(f"kernel_image_refs.{kernel_id}.architecture: the image is built for "
+                               f"{ref.architecture}, this host is {platform.machine()}")
         entries.append(PlanEntry(ctx=KernelContext(
             kernel_id=kernel_id, session_id=req.raw_session_id, kernel_config=config,
             cluster_info=req.raw_cluster_info, agent_id=s.id, result_id=result_id,
@@ -62,6 +67,11 @@ def plan(svc: KernelServices, req: CreateKernelsReq, result_id: str | None) -> l
             supplementary_gids=config.supplementary_gids, internal_data=config.internal_data or {},
         )))
     return entries
+
+
+def normalized_arch(name: str) -> str:
+    """Docker's and the kernel's names for one architecture as one name (amd64 -> x86_64)."""
+    return {"amd64": "x86_64", "arm64": "aarch64"}.get(name.lower(), name.lower())
 
 
 def announce(svc: KernelServices, entries: list[PlanEntry]) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import platform
 import subprocess
 import uuid
 from collections.abc import Iterator
@@ -251,3 +252,17 @@ def test_a_kernel_destroyed_while_being_created_is_not_brought_back(
     assert_host_clean(kernel_id, docker_client)
     # the destroy said kernel_terminated; the creation does not say it a second time
     assert [e for e in events.named("kernel_terminated") if e.payload["kernel_id"] == kernel_id] == []
+
+
+def test_an_image_built_for_another_architecture_is_refused_before_anything_is_made(
+        client: AgentClient, kernel_image: str, docker_client: docker.DockerClient) -> None:
+    session_id, (kernel_id,) = new_ids()
+    other = "aarch64" if platform.machine() in ("x86_64", "amd64") else "x86_64"
+    with pytest.raises(ValueError, match="architecture"):
+        create(client, session_id, [kernel_id], [kernel_config(kernel_image)],
+               kernel_image_refs={kernel_id: {"name": "kernel-python", "is_local": True, "architecture": other}})
+    assert_host_clean(kernel_id, docker_client)
+    same = "amd64" if platform.machine() == "x86_64" else platform.machine()
+    [made] = create(client, session_id, [kernel_id], [kernel_config(kernel_image)],
+                    kernel_image_refs={kernel_id: {"name": "kernel-python", "is_local": True, "architecture": same}})
+    destroy(client, session_id, made["id"])
