@@ -13,7 +13,7 @@ from tasks.contract import (
     StartServiceReq,
     TriggerBatchExecutionReq,
 )
-from worker import batch_execution, execution, kernel_services
+from worker import batch_execution, execution, service_apps
 from worker.host import host
 
 
@@ -58,13 +58,13 @@ def get_logs(req: KernelReq) -> dict[str, str]:
 @agent_task("agent.start_service", StartServiceReq)
 def start_service(req: StartServiceReq) -> dict[str, Any]:
     """Start a service declared by the kernel's image; waits until its port opens."""
-    return kernel_services.start(host(), req)
+    return service_apps.start(host(), req)
 
 
 @agent_task("agent.shutdown_service", ShutdownServiceReq)
 def shutdown_service(req: ShutdownServiceReq) -> None:
     """Stop a service; failures are logged, never raised."""
-    kernel_services.shutdown(host(), req)
+    service_apps.shutdown(host(), req)
 
 
 @agent_task("agent.trigger_batch_execution", TriggerBatchExecutionReq)

@@ -1,4 +1,4 @@
-"""Services in a kernel (start_service / shutdown_service), run by the kernel's runner.
+"""Service apps in a kernel (start_service / shutdown_service), run by the kernel's runner.
 
 A service must be declared in the image's `ai.backend.service-ports` label (the creation pipeline
 records it, with its published host ports, in the kernel's record); runner/services.py finds
