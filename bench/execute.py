@@ -23,21 +23,16 @@ from typing import Any
 from jupyter_client.blocking import BlockingKernelClient
 from jupyter_client.manager import start_new_kernel
 
+from bench.report import percentile, write_results
 from tasks.client import AgentClient
 from tests.support.agent_process import REPO, AgentProcess, new_agent_id
 from tests.support.redis_server import RedisServer
 
 RESULTS = REPO / "bench" / "results" / "execute.md"
 KERNEL_IMAGE = "kernel-python:latest"
-NOTES = "\n## Notes"
 STREAM_MB = 50
 STREAM_CODE = (f"import sys\nline = 'x' * 1023 + '\\n'\nfor _ in range({STREAM_MB} * 1024):\n"
                "    sys.stdout.write(line)\n")
-
-
-def percentile(samples: list[float], p: float) -> float:
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
 class AgentRunner:
@@ -161,9 +156,7 @@ def main() -> None:
     text = report(samples, stream, " ".join([".venv/bin/python -m bench.execute", *sys.argv[1:]]))
     print(text)
     if args.write:  # the figures are replaced; the hand-written notes below them are kept
-        old = RESULTS.read_text() if RESULTS.exists() else ""
-        notes = old[old.index(NOTES):] if NOTES in old else ""
-        RESULTS.write_text("# execute round trip vs Jupyter, and streaming output\n\n" + text + "\n" + notes)
+        write_results(RESULTS, "execute round trip vs Jupyter, and streaming output", text)
 
 
 if __name__ == "__main__":

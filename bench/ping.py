@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from bench.report import percentile, write_results
 from tasks.client import AgentClient, make_client_app
 from tests.support.agent_process import REPO, AgentProcess, new_agent_id
 from tests.support.redis_server import RedisServer
@@ -24,7 +25,6 @@ from worker.main import worker_argv
 
 RESULTS = REPO / "bench" / "results" / "ping.md"
 CELERY = str(Path(sys.executable).parent / "celery")
-NOTES = "\n## Notes"
 
 
 def bare_worker_argv() -> list[str]:
@@ -33,11 +33,6 @@ def bare_worker_argv() -> list[str]:
     argv[argv.index("-n") + 1] = "bare@bench"
     argv[argv.index("-Q") + 1] = "bare"
     return argv
-
-
-def percentile(samples: list[float], p: float) -> float:
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
 def measure(calls: int, block: int, warmup: int) -> dict[str, list[float]]:
@@ -112,9 +107,7 @@ def main() -> None:
     text = report(samples, " ".join([".venv/bin/python -m bench.ping", *sys.argv[1:]]))
     print(text)
     if args.write:  # the figures are replaced; the hand-written notes below them are kept
-        old = RESULTS.read_text() if RESULTS.exists() else ""
-        notes = old[old.index(NOTES):] if NOTES in old else ""
-        RESULTS.write_text("# agent.ping round trip vs a bare Celery task\n\n" + text + "\n" + notes)
+        write_results(RESULTS, "agent.ping round trip vs a bare Celery task", text)
 
 
 if __name__ == "__main__":

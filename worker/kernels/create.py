@@ -173,7 +173,7 @@ def abort(svc: KernelServices, ctx: KernelContext, reason: LifecycleReason, deta
     ctx = _latest(svc, ctx)
     if ctx.container_id is None and "container_creation" not in ctx.done:
         # the container may exist without being recorded (a crash between create and save)
-        found = svc.pipeline.start[0].provisioner.find(ctx.kernel_id)  # type: ignore[attr-defined]
+        found = svc.pipeline.containers.find(ctx.kernel_id)
         if found:
             ctx.done.append("container_creation")
             ctx.resources["container_creation"] = {"container_id": found, "kernel_id": ctx.kernel_id}

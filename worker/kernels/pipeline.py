@@ -95,6 +95,7 @@ class Pipeline:
     pull: AnyStage
     prepare: list[AnyStage]
     start: list[AnyStage]
+    containers: ContainerCreationProvisioner  # also finds a container made but never recorded
 
     @property
     def all(self) -> list[AnyStage]:
@@ -179,10 +180,11 @@ def build_pipeline(settings: AgentSettings, client: docker.DockerClient, registr
     def set_container(ctx: KernelContext, res: Any) -> None:
         ctx.container_id = res.container_id
 
+    containers = ContainerCreationProvisioner(client)
     start: list[AnyStage] = [
-        Stage(ContainerCreationProvisioner(client), container_spec, set_container),
+        Stage(containers, container_spec, set_container),
         Stage(ContainerVerificationProvisioner(client), lambda ctx: VerificationSpec(
             ctx.container_id or "", ctx.ipc_dir / "runner.sock", settings.runner_handshake_timeout)),
     ]
     pull = Stage(ImagePullProvisioner(client, puller), lambda ctx: ImageSpec(ctx.kernel_config.image), set_image)
-    return Pipeline(pull=pull, prepare=prepare, start=start)
+    return Pipeline(pull=pull, prepare=prepare, start=start, containers=containers)

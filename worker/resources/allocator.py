@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import socket
+import sqlite3
 from dataclasses import dataclass, field
 
 from worker.errors import ResourceExhausted
@@ -83,15 +84,14 @@ class Allocator:
             conn.execute("DELETE FROM allocations WHERE kernel_id = ?", (kernel_id,))
 
     def of(self, kernel_id: str) -> Allocation | None:
-        with self._db.transaction() as conn:
-            return self._load(conn, kernel_id)
+        return self._load(self._db.read(), kernel_id)
 
     def kernels(self) -> set[str]:
         return {r[0] for r in self._db.read().execute("SELECT DISTINCT kernel_id FROM allocations")}
 
     @staticmethod
-    def _load(conn: object, kernel_id: str) -> Allocation | None:
-        rows = conn.execute(  # type: ignore[attr-defined]
+    def _load(conn: sqlite3.Connection, kernel_id: str) -> Allocation | None:
+        rows = conn.execute(
             "SELECT slot, device_id, amount FROM allocations WHERE kernel_id = ?", (kernel_id,)).fetchall()
         if not rows:
             return None

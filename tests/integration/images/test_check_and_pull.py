@@ -9,12 +9,12 @@ import docker
 import pytest
 import redis
 from celery.result import AsyncResult
-from docker.errors import ImageNotFound
 
 from tasks.client import AgentClient
 from tasks.images_client import check_and_pull
 from tests.integration.conftest import EventLog
 from tests.support.images import MakeImage, registry_conf
+from tests.support.local_images import local_image_id
 from tests.support.registry import PASSWORD, LocalRegistry
 from tests.support.slow_proxy import SlowProxy
 from worker.config import AgentSettings
@@ -28,13 +28,6 @@ def pull(client: AgentClient, configs: dict[str, dict[str, Any]]) -> dict[str, A
     ids = check_and_pull(client, configs)
     assert set(ids) == set(configs)
     return {name: AsyncResult(tid, app=client.app) for name, tid in ids.items()}
-
-
-def local_id(docker_client: docker.DockerClient, ref: str) -> str | None:
-    try:
-        return str(docker_client.images.get(ref).id)
-    except ImageNotFound:
-        return None
 
 
 def image_events(events: EventLog, image: str) -> list[tuple[str, dict[str, Any]]]:
@@ -57,7 +50,7 @@ def test_pull_of_a_missing_image_fetches_it_and_reports_progress(
     canonical = f"{registry.host}/{path}:v1"
     result = pull(client, {canonical: config(canonical, registry, digest=image_id)})[canonical]
     assert result.get(timeout=60) is True
-    assert local_id(docker_client, canonical) == image_id
+    assert local_image_id(docker_client, canonical) == image_id
     names = [n for n, _ in image_events(events, canonical)]
     assert names[0] == "image_pull_started" and names[-1] == "image_pull_finished"
     progress = [p for n, p in image_events(events, canonical) if n == "image_pull_progress"]
@@ -90,7 +83,7 @@ def test_digest_mode_pulls_when_the_local_image_differs(
     canonical = f"{registry.host}/{path}:v1"
     stale = make_image(canonical)  # same name, other content
     assert pull(client, {canonical: config(canonical, registry, digest=image_id)})[canonical].get(60) is True
-    assert local_id(docker_client, canonical) == image_id != stale
+    assert local_image_id(docker_client, canonical) == image_id != stale
 
 
 def test_tag_mode_keeps_a_present_image(
@@ -106,7 +99,7 @@ def test_tag_mode_keeps_a_present_image(
     present = make_image(canonical)
     cfg = config(canonical, registry, digest=image_id, auto_pull="tag")
     assert pull(client, {canonical: cfg})[canonical].get(30) is False
-    assert local_id(docker_client, canonical) == present
+    assert local_image_id(docker_client, canonical) == present
     assert [n for n, _ in image_events(events, canonical)] == ["image_pull_finished"]
 
 
@@ -121,7 +114,7 @@ def test_none_mode_fails_for_a_missing_image(
     canonical = f"{registry.host}/{path}:v1"
     with pytest.raises(RuntimeError, match="auto_pull is 'none'"):
         pull(client, {canonical: config(canonical, registry, auto_pull="none")})[canonical].get(30)
-    assert local_id(docker_client, canonical) is None
+    assert local_image_id(docker_client, canonical) is None
     assert [n for n, _ in image_events(events, canonical)] == ["image_pull_failed"]
 
 
@@ -137,7 +130,7 @@ def test_pull_with_a_wrong_password_fails_and_leaves_nothing(
     cfg = {"canonical": canonical, "registry": registry_conf(registry, password="wrong")}
     with pytest.raises(RuntimeError, match=r"unauthorized|denied|authentication"):
         pull(client, {canonical: cfg})[canonical].get(30)
-    assert local_id(docker_client, canonical) is None
+    assert local_image_id(docker_client, canonical) is None
     assert [n for n, _ in image_events(events, canonical)] == ["image_pull_started", "image_pull_failed"]
 
 
@@ -178,7 +171,7 @@ def test_pull_past_its_timeout_fails_and_leaves_nothing(
         pull(client, {canonical: config(canonical, registry)})[canonical].get(30)
     failed = [p for n, p in image_events(events, canonical) if n == "image_pull_failed"]
     assert failed and failed[0]["msg"] == "timeout (s:1)"
-    assert local_id(docker_client, canonical) is None
+    assert local_image_id(docker_client, canonical) is None
     # The shared-pull key went with the pull: the next request starts afresh.
     assert redis.Redis.from_url(redis_url).exists(f"agent.{settings.id}.pulling.{canonical}") == 0
 
@@ -196,7 +189,7 @@ def test_concurrent_requests_for_one_image_share_one_pull(
     second = pull(client, {canonical: config(canonical, registry)})[canonical]
     assert first.id == second.id
     assert first.get(timeout=60) is True
-    assert local_id(docker_client, canonical) is not None
+    assert local_image_id(docker_client, canonical) is not None
     names = [n for n, _ in image_events(events, canonical)]
     assert names.count("image_pull_started") == 1 and names.count("image_pull_finished") == 1
     assert names.count("image_pull_progress") >= 2  # several throttled updates over the slow link

@@ -12,9 +12,10 @@ from typing import Any
 
 import docker
 import pytest
-from docker.errors import APIError, ImageNotFound
+from docker.errors import APIError
 
 from tasks.client import AgentClient
+from tests.support.local_images import local_image_id
 from worker.config import AgentSettings
 from worker.images import export
 
@@ -27,14 +28,6 @@ def commit(client: AgentClient, kernel_id: str, subdir: str, **kw: Any) -> Any:
 
 def status(client: AgentClient, kernel_id: str, subdir: str) -> str:
     return str(client.call("get_commit_status", kernel_id=kernel_id, subdir=subdir))
-
-
-def image_exists(docker_client: docker.DockerClient, ref: str) -> bool:
-    try:
-        docker_client.images.get(ref)
-        return True
-    except ImageNotFound:
-        return False
 
 
 class DirWatch:
@@ -99,7 +92,7 @@ def test_commit_with_export_writes_a_gzipped_tarball_and_deletes_the_image(
     exported = settings.commit_dir / subdir / "exported_image"
     with gzip.open(exported) as gz, tarfile.open(fileobj=gz, mode="r|") as tar:
         assert "manifest.json" in [m.name for m in tar]
-    assert not image_exists(docker_client, canonical)
+    assert local_image_id(docker_client, canonical) is None
     assert not (settings.commit_dir / subdir / "lock" / kernel.kernel_id).exists()
 
 
@@ -129,7 +122,7 @@ def test_commit_of_an_unknown_kernel_raises_key_error_and_writes_nothing(
         commit(client, kernel_id, subdir, canonical=f"myimage-{unique}:fail_commit")
     with pytest.raises(KeyError, match=kernel_id):
         status(client, kernel_id, subdir)
-    assert not image_exists(docker_client, f"myimage-{unique}:fail_commit")
+    assert local_image_id(docker_client, f"myimage-{unique}:fail_commit") is None
     assert not (settings.commit_dir / subdir).exists()
 
 
@@ -159,7 +152,7 @@ def test_concurrent_commits_of_one_kernel_and_subdir_run_one_after_the_other(
     assert watch.max_partials == 1  # the two exports never overlapped
     for n in (1, 2):
         assert (settings.commit_dir / subdir / f"f{n}.tar.gz").stat().st_size > 0
-        assert not image_exists(docker_client, f"img{n}-{unique}:tag{n}")
+        assert local_image_id(docker_client, f"img{n}-{unique}:tag{n}") is None
     assert status(client, kernel.kernel_id, subdir) == "ready"
     assert not (settings.commit_dir / subdir / "lock" / kernel.kernel_id).exists()
 
@@ -194,7 +187,7 @@ def test_failed_export_leaves_no_file_no_image_and_no_lock(
         )
     assert [p.name for p in (settings.commit_dir / subdir).iterdir()] == ["lock"]
     assert list((settings.commit_dir / subdir / "lock").iterdir()) == []
-    assert not image_exists(docker_client, canonical)
+    assert local_image_id(docker_client, canonical) is None
     assert status(client, kernel.kernel_id, subdir) == "ready"
 
 

@@ -4,23 +4,15 @@ from __future__ import annotations
 
 import docker
 import pytest
-from docker.errors import ImageNotFound
 
 from tasks.client import AgentClient
 from tests.support.images import MakeImage
+from tests.support.local_images import local_image_id
 
 
 def purge(client: AgentClient, images: list[str], force: bool = False) -> list[dict[str, object]]:
     resp = client.call("purge_images", request={"image_canonicals": images, "force": force, "noprune": False})
     return list(resp["responses"])
-
-
-def exists(docker_client: docker.DockerClient, ref: str) -> bool:
-    try:
-        docker_client.images.get(ref)
-        return True
-    except ImageNotFound:
-        return False
 
 
 def test_purge_removes_a_single_image(
@@ -29,7 +21,7 @@ def test_purge_removes_a_single_image(
     ref = f"image-to-delete-{unique}:v1"
     make_image(ref)
     assert purge(client, [ref]) == [{"image": ref, "error": None}]
-    assert not exists(docker_client, ref)
+    assert local_image_id(docker_client, ref) is None
 
 
 def test_purge_removes_several_images(
@@ -39,7 +31,7 @@ def test_purge_removes_several_images(
     for ref in refs:
         make_image(ref)
     assert purge(client, refs) == [{"image": r, "error": None} for r in refs]
-    assert not any(exists(docker_client, r) for r in refs)
+    assert not any(local_image_id(docker_client, r) is not None for r in refs)
 
 
 def test_purge_reports_a_missing_image(
@@ -48,7 +40,7 @@ def test_purge_reports_a_missing_image(
     ref = f"ghost-image-{unique}:v0"
     [resp] = purge(client, [ref])
     assert resp["image"] == ref and "No such image" in str(resp["error"])
-    assert not exists(docker_client, ref)
+    assert local_image_id(docker_client, ref) is None
 
 
 def test_purge_without_force_refuses_an_image_a_running_container_uses(
@@ -63,7 +55,7 @@ def test_purge_without_force_refuses_an_image_a_running_container_uses(
     container = run_container(ref)  # type: ignore[operator]
     [resp] = purge(client, [ref])
     assert resp["image"] == ref and "conflict" in str(resp["error"]) and "must force" in str(resp["error"])
-    assert exists(docker_client, ref)
+    assert local_image_id(docker_client, ref) is not None
     container.reload()
     assert container.status == "running"
 
@@ -79,7 +71,7 @@ def test_force_purge_removes_the_name_and_the_container_keeps_running(
     image_id = make_runnable_image(ref)
     container = run_container(ref)  # type: ignore[operator]
     assert purge(client, [ref], force=True) == [{"image": ref, "error": None}]
-    assert not exists(docker_client, ref)
+    assert local_image_id(docker_client, ref) is None
     container.reload()
     assert container.status == "running"
     # Docker keeps the content (untagged) while the container runs: nothing is pulled from under it.
@@ -102,8 +94,8 @@ def test_purge_of_a_mix_reports_each_image(
     assert [r["image"] for r in responses] == [ok, ghost, busy]
     assert responses[0]["error"] is None
     assert responses[1]["error"] and responses[2]["error"]
-    assert not exists(docker_client, ok)
-    assert exists(docker_client, busy)
+    assert local_image_id(docker_client, ok) is None
+    assert local_image_id(docker_client, busy) is not None
 
 
 @pytest.mark.parametrize("images", [[], ["UPPER:case"], ["../etc:x"], ["a:b:c"]])
@@ -118,4 +110,4 @@ def test_purge_refuses_bad_input_and_removes_nothing(
     make_image(bystander)
     with pytest.raises(ValueError, match="image_canonicals"):
         purge(client, images)
-    assert exists(docker_client, bystander)
+    assert local_image_id(docker_client, bystander) is not None
