@@ -1,11 +1,10 @@
 """Celery's settings for the agent (broker and backend URLs come from AgentSettings.redis_url)."""
 
-# json only: broker write access must never mean code execution on a host holding the Docker socket.
-task_serializer = "json"
-result_serializer = "json"
-accept_content = ["json"]
-result_accept_content = ["json"]
-event_serializer = "json"
+from contract.wire import JSON_ONLY
+
+# json only (contract/wire.py, shared with every client): broker write access must never mean code
+# execution on a host holding the Docker socket.
+globals().update(JSON_ONLY)
 
 # Docker work is long and must survive a worker crash: ack after the task ran, one message at a time.
 task_acks_late = True

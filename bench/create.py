@@ -23,7 +23,7 @@ REDIS, VAR = prepare("create", (40000, 41000))
 
 import docker  # noqa: E402
 
-from tasks.client import AgentClient  # noqa: E402
+from agent_client.client import AgentClient  # noqa: E402
 from worker.host import host  # noqa: E402
 
 

@@ -23,8 +23,8 @@ from typing import Any
 from jupyter_client.blocking import BlockingKernelClient
 from jupyter_client.manager import start_new_kernel
 
+from agent_client.client import AgentClient
 from bench.report import percentile, write_results
-from tasks.client import AgentClient
 from tests.support.agent_process import REPO, AgentProcess, new_agent_id
 from tests.support.redis_server import RedisServer
 

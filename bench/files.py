@@ -65,7 +65,7 @@ def main() -> int:
 
     from celery.contrib.testing.worker import start_worker
 
-    from tasks.client import AgentClient
+    from agent_client.client import AgentClient
     from worker.app import app
     from worker.files import archive as files_archive
     from worker.host import host

@@ -22,7 +22,7 @@ REDIS, VAR = prepare("lifecycle", (41000, 42000))
 
 import docker  # noqa: E402
 
-from tasks.client import AgentClient  # noqa: E402
+from agent_client.client import AgentClient  # noqa: E402
 from worker.host import host  # noqa: E402
 
 IMAGE_REF = {"name": "kernel-python", "tag": "latest", "is_local": True}

@@ -17,8 +17,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from agent_client.client import AgentClient, make_client_app
 from bench.report import percentile, write_results
-from tasks.client import AgentClient, make_client_app
 from tests.support.agent_process import REPO, AgentProcess, new_agent_id
 from tests.support.redis_server import RedisServer
 from worker.main import worker_argv

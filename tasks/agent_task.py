@@ -1,4 +1,4 @@
-"""`agent_task`: how every operation of the spec becomes a Celery task.
+"""`agent_task`: how every operation of the contract becomes a Celery task.
 
 The wrapper validates the keyword arguments with the operation's request model (a clear error
 naming the field, before anything on the host is touched), calls the plain function with the
@@ -10,33 +10,19 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 
-from celery import Task
+from celery import Task, current_task
 from celery.exceptions import TaskPredicate
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
+from contract.errors import AgentError, InvalidInput, as_spec_error
+from contract.operations import Operation
+from contract.redaction import mask_in_place
+from contract.validation import parse
 from worker.app import app
-from worker.errors import AgentError, InvalidInput, as_spec_error
 
 log = logging.getLogger(__name__)
-Req = TypeVar("Req", bound=BaseModel)
-
-
-def describe_validation_error(task_name: str, err: ValidationError) -> str:
-    """`invalid input to agent.x: field.sub: message; ...` naming every bad field."""
-    parts = []
-    for e in err.errors():
-        where = ".".join(str(p) for p in e["loc"]) or "(arguments)"
-        parts.append(f"{where}: {e['msg']}")
-    return f"invalid input to {task_name}: " + "; ".join(parts)
-
-
-def parse_request(task_name: str, model: type[Req], kwargs: dict[str, Any]) -> Req:
-    try:
-        return model.model_validate(kwargs)
-    except ValidationError as e:
-        raise InvalidInput(describe_validation_error(task_name, e)) from None
 
 
 def to_json(value: Any) -> Any:
@@ -69,9 +55,20 @@ def spec_errors(name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
     return run
 
 
-def agent_task(name: str, request: type[Req], **options: Any) -> Callable[[Callable[..., Any]], Task]:
-    """Register `fn(request_model) -> result` as the Celery task `name` taking keyword arguments
+def redact_current_request() -> None:
+    """Mask secrets in the running task's kwargs, which the result backend stores with the result.
+
+    Celery stores the very objects the task was called with (nested dicts are shared), so masking
+    them in place after validation keeps the secret out of the backend."""
+    request = current_task.request if current_task else None
+    if request is not None and request.kwargs:
+        mask_in_place(request.kwargs)
+
+
+def agent_task(op: Operation, **options: Any) -> Callable[[Callable[..., Any]], Task]:
+    """Register `fn(request_model) -> result` as the Celery task of `op`, taking keyword arguments
     (`fn(task, request_model)` with `bind=True`)."""
+    name = op.name
 
     def decorate(fn: Callable[..., Any]) -> Task:
         bound = options.get("bind", False)
@@ -80,7 +77,7 @@ def agent_task(name: str, request: type[Req], **options: Any) -> Callable[[Calla
             head, rest = (args[:1], args[1:]) if bound else ((), args)
             if rest:
                 raise InvalidInput(f"{name} takes keyword arguments only, got {len(rest)} positional")
-            return to_json(fn(*head, parse_request(name, request, kwargs)))
+            return to_json(fn(*head, parse(op.request, kwargs, f"invalid input to {name}")))
 
         run = spec_errors(name, validated)
         run.__name__, run.__doc__ = fn.__name__, fn.__doc__

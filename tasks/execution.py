@@ -4,70 +4,71 @@ from __future__ import annotations
 
 from typing import Any
 
-from tasks.agent_task import agent_task
-from tasks.contract import (
+from contract import operations as ops
+from contract.execution import (
     ExecuteReq,
     GetCompletionsReq,
-    KernelReq,
     ShutdownServiceReq,
     StartServiceReq,
     TriggerBatchExecutionReq,
 )
+from contract.kernels import KernelReq
+from tasks.agent_task import agent_task
 from worker import batch_execution, execution, service_apps
 from worker.host import host
 
 
 # The hot path: no STARTED state write, no Celery task events (execution_started/finished say the
 # same), and at most once (a redelivered query would run the user's code twice); docs/execution.md.
-@agent_task("agent.execute", ExecuteReq, track_started=False, send_events=False, acks_late=False)
+@agent_task(ops.EXECUTE, track_started=False, send_events=False, acks_late=False)
 def execute(req: ExecuteReq) -> dict[str, Any]:
     """Start, continue or feed input to a run; returns the output gathered within flush_timeout."""
     return execution.execute(host(), req)
 
 
-@agent_task("agent.interrupt_kernel", KernelReq)
+@agent_task(ops.INTERRUPT_KERNEL)
 def interrupt_kernel(req: KernelReq) -> None:
     """Raise KeyboardInterrupt in the kernel's running code."""
     execution.interrupt(host(), req.kernel_id)
 
 
-@agent_task("agent.cancel_run", KernelReq)
+@agent_task(ops.CANCEL_RUN)
 def cancel_run(req: KernelReq) -> bool:
     """Kill the kernel's current run and drop its buffered output (agentctl's ^C ^C)."""
     return execution.cancel_run(host(), req.kernel_id)
 
 
-@agent_task("agent.get_completions", GetCompletionsReq)
+@agent_task(ops.GET_COMPLETIONS)
 def get_completions(req: GetCompletionsReq) -> dict[str, Any]:
     """Completions of the end of `text` in the kernel's namespace."""
     return execution.completions(host(), req)
 
 
-@agent_task("agent.ping_kernel", KernelReq)
+@agent_task(ops.PING_KERNEL)
 def ping_kernel(req: KernelReq) -> dict[str, float] | None:
     """The runner's start time and round trip, or None when the kernel does not answer."""
     return execution.ping(host(), req.kernel_id)
 
 
-@agent_task("agent.get_logs", KernelReq)
+@agent_task(ops.GET_LOGS)
 def get_logs(req: KernelReq) -> dict[str, str]:
     """The kernel container's stdout and stderr."""
     return execution.container_logs(host(), req.kernel_id)
 
 
-@agent_task("agent.start_service", StartServiceReq)
+@agent_task(ops.START_SERVICE)
 def start_service(req: StartServiceReq) -> dict[str, Any]:
     """Start a service declared by the kernel's image; waits until its port opens."""
     return service_apps.start(host(), req)
 
 
-@agent_task("agent.shutdown_service", ShutdownServiceReq)
+@agent_task(ops.SHUTDOWN_SERVICE)
 def shutdown_service(req: ShutdownServiceReq) -> None:
     """Stop a service; failures are logged, never raised."""
     service_apps.shutdown(host(), req)
 
 
-@agent_task("agent.trigger_batch_execution", TriggerBatchExecutionReq)
+@agent_task(ops.TRIGGER_BATCH_EXECUTION)
 def trigger_batch_execution(req: TriggerBatchExecutionReq) -> None:
     """Queue the batch run on this host and return at once; the outcome comes as session events."""
     run_batch_execution.apply_async(kwargs=req.model_dump(), queue=host().settings.queue,
@@ -75,7 +76,7 @@ def trigger_batch_execution(req: TriggerBatchExecutionReq) -> None:
 
 
 # At most once: a redelivered batch run would run the session's code twice.
-@agent_task("agent.run_batch_execution", TriggerBatchExecutionReq, acks_late=False)
+@agent_task(ops.RUN_BATCH_EXECUTION, acks_late=False)
 def run_batch_execution(req: TriggerBatchExecutionReq) -> None:
     """Run a batch session's code to its end (started by trigger_batch_execution)."""
     batch_execution.run_batch(host(), req)

@@ -7,8 +7,9 @@ import functools
 
 from celery.result import AsyncResult
 
-from tasks.agent_task import agent_task
-from tasks.contract import (
+from contract import operations as ops
+from contract.errors import KernelNotFound
+from contract.images import (
     CheckAndPullReq,
     CommitReq,
     CommitStatus,
@@ -19,17 +20,15 @@ from tasks.contract import (
     PurgeImagesTaskReq,
     PushImageReq,
 )
-from tasks.redaction import redact_current_request, redacted_repr
+from contract.redaction import redacted_repr
+from tasks.agent_task import agent_task, redact_current_request
 from worker.app import app
-from worker.errors import KernelNotFound
 from worker.host import host
 from worker.images import commit as commits
 from worker.images.pull import Puller
 from worker.images.purge import purge_images as purge
 from worker.images.push import push_image as push
 from worker.images.shared_pulls import SharedPulls
-
-PULL_TASK = "agent.pull_image"
 
 
 def _shared_pulls() -> SharedPulls:
@@ -40,14 +39,14 @@ def _shared_pulls() -> SharedPulls:
 def _send_pull(task_id: str, *, cfg: ImageConfig) -> None:
     kwargs = PullImageReq(image=cfg.canonical, config=cfg).model_dump(mode="json")
     # No queue named: the app's default queue is this host's, so the pull runs here.
-    app.send_task(PULL_TASK, kwargs=kwargs, task_id=task_id, kwargsrepr=redacted_repr(kwargs))
+    app.send_task(ops.PULL_IMAGE.name, kwargs=kwargs, task_id=task_id, kwargsrepr=redacted_repr(kwargs))
 
 
 def _finished(task_id: str) -> bool:
     return bool(AsyncResult(task_id, app=app).ready())
 
 
-@agent_task("agent.check_and_pull", CheckAndPullReq)
+@agent_task(ops.CHECK_AND_PULL)
 def check_and_pull(req: CheckAndPullReq) -> dict[str, str]:
     """Start (or join) one background pull per image; returns {image: task id of its pull}."""
     redact_current_request()
@@ -58,7 +57,7 @@ def check_and_pull(req: CheckAndPullReq) -> dict[str, str]:
     }
 
 
-@agent_task(PULL_TASK, PullImageReq)
+@agent_task(ops.PULL_IMAGE)
 def pull_image(req: PullImageReq) -> bool:
     """Pull one image if it is missing or outdated (events image_pull_*); True when it pulled."""
     redact_current_request()
@@ -71,7 +70,7 @@ def pull_image(req: PullImageReq) -> bool:
             _shared_pulls().release(req.image, task_id)
 
 
-@agent_task("agent.push_image", PushImageReq)
+@agent_task(ops.PUSH_IMAGE)
 def push_image(req: PushImageReq) -> None:
     """Push a local image to its registry (nothing for a local image); RuntimeError on failure."""
     redact_current_request()
@@ -79,13 +78,13 @@ def push_image(req: PushImageReq) -> None:
     push(h.docker, req.image_ref, req.registry_conf, req.timeout or h.settings.image_push_timeout)
 
 
-@agent_task("agent.purge_images", PurgeImagesTaskReq)
+@agent_task(ops.PURGE_IMAGES)
 def purge_images(req: PurgeImagesTaskReq) -> PurgeImagesResp:
     """Remove images; one response per image, with Docker's error text when it refused."""
     return purge(host().docker, req.request)
 
 
-@agent_task("agent.commit", CommitReq)
+@agent_task(ops.COMMIT)
 def commit(req: CommitReq) -> None:
     """Commit a kernel's container to an image (and export it when a filename is given)."""
     h = host()
@@ -98,7 +97,7 @@ def commit(req: CommitReq) -> None:
     commits.commit_kernel(h.docker, spec)
 
 
-@agent_task("agent.get_commit_status", GetCommitStatusReq)
+@agent_task(ops.GET_COMMIT_STATUS)
 def get_commit_status(req: GetCommitStatusReq) -> CommitStatus:
     """ONGOING while the commit lock of this kernel and subdir exists, else READY."""
     h = host()

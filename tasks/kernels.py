@@ -14,15 +14,16 @@ from typing import Any
 
 from celery import Task, chain
 
+from contract import operations as ops
+from contract.kernels import CreateKernelsReq
 from tasks.agent_task import agent_task, spec_errors, to_json
-from tasks.contract import CreateKernelsReq
 from worker.app import app
 from worker.host import host
 from worker.kernels import create
 from worker.kernels.create import PlanEntry
 
 
-@agent_task("agent.create_kernels", CreateKernelsReq, bind=True)
+@agent_task(ops.CREATE_KERNELS, bind=True)
 def create_kernels(task: Task, req: CreateKernelsReq) -> None:
     """Create the session's kernels on this host; the result is one KernelCreationResult per kernel."""
     svc = host().kernels
@@ -51,5 +52,5 @@ def _start(entries: list[dict[str, Any]]) -> Any:
     return to_json(create.start_all(host().kernels, plan, settled))
 
 
-provision_step = app.task(name="agent.kernels.provision")(spec_errors("agent.kernels.provision", _provision))
-start_step = app.task(name="agent.kernels.start")(spec_errors("agent.kernels.start", _start))
+provision_step = app.task(name=ops.PROVISION_STEP)(spec_errors(ops.PROVISION_STEP, _provision))
+start_step = app.task(name=ops.START_STEP)(spec_errors(ops.START_STEP, _start))

@@ -5,16 +5,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from tasks.agent_task import agent_task
-from tasks.contract import (
+from contract import operations as ops
+from contract.common import Empty
+from contract.kernels import (
     DestroyKernelReq,
-    Empty,
     KernelCreationResult,
     LifecycleReason,
     RestartKernelReq,
-    ShutdownReq,
     SyncKernelRegistryReq,
 )
+from contract.system import ShutdownReq
+from tasks.agent_task import agent_task
 from worker.app import app
 from worker.host import host
 from worker.kernels.destroy import destroy
@@ -23,26 +24,26 @@ from worker.kernels.sync import sync_registry
 from worker.shutdown import shutdown_kernels
 
 
-@agent_task("agent.destroy_kernel", DestroyKernelReq)
+@agent_task(ops.DESTROY_KERNEL)
 def destroy_kernel(req: DestroyKernelReq) -> None:
     """Stop and remove the kernel's container and release everything it held."""
     destroy(host().kernels, req.kernel_id, req.session_id, req.reason or LifecycleReason.USER_REQUESTED,
             req.suppress_events)
 
 
-@agent_task("agent.restart_kernel", RestartKernelReq)
+@agent_task(ops.RESTART_KERNEL)
 def restart_kernel(req: RestartKernelReq) -> KernelCreationResult:
     """A new container for the kernel, keeping its id, allocation, ports and work files."""
     return restart(host().kernels, req.kernel_id, req.session_id, req.kernel_image, req.updated_config)
 
 
-@agent_task("agent.sync_kernel_registry", SyncKernelRegistryReq)
+@agent_task(ops.SYNC_KERNEL_REGISTRY)
 def sync_kernel_registry(req: SyncKernelRegistryReq) -> None:
     """Agree with the manager's list of kernels (see worker/kernels/sync.py)."""
     sync_registry(host().kernels, req.raw_kernel_session_ids)
 
 
-@agent_task("agent.list_kernels", Empty)
+@agent_task(ops.LIST_KERNELS)
 def list_kernels(req: Empty) -> list[dict[str, Any]]:
     """This host's kernels as its registry has them (an addition to the spec, for agentctl)."""
     return [{"kernel_id": r.kernel_id, "session_id": r.session_id, "state": r.state.value,
@@ -50,7 +51,7 @@ def list_kernels(req: Empty) -> list[dict[str, Any]]:
             for r in host().registry.all()]
 
 
-@agent_task("agent.shutdown", ShutdownReq)
+@agent_task(ops.SHUTDOWN)
 def shutdown(req: ShutdownReq) -> None:
     """Shut this host's agent down: SIGTERM destroys every kernel first (agent-termination), any
     other signal keeps them; then the worker stops itself (agent_terminated on the way out)."""

@@ -11,9 +11,9 @@ import logging
 import time
 import uuid
 
-from tasks.contract import TriggerBatchExecutionReq
-from worker.errors import KernelUnavailable
-from worker.events.models import SessionFailure, SessionSuccess
+from contract.errors import KernelUnavailable
+from contract.events import SessionFailure, SessionSuccess
+from contract.execution import TriggerBatchExecutionReq
 from worker.execution import REPLY_MARGIN, explain_unreachable, runnable_kernel
 from worker.host import Host
 from worker.runner_client import RunnerClient, RunnerRefused, RunnerUnavailable

@@ -14,8 +14,9 @@ from typing import Any
 
 from celery import bootsteps
 
+from contract.events import AgentHeartbeat, AgentStarted, AgentTerminated
+from contract.naming import LIVENESS_REFRESH_S
 from worker import liveness
-from worker.events.models import AgentHeartbeat, AgentStarted, AgentTerminated
 from worker.host import Host, host
 from worker.kernels.reconcile import PeriodicReconciler
 from worker.kernels.recovery import recover_interrupted_creations
@@ -67,7 +68,7 @@ class AgentStep(bootsteps.StartStopStep):  # type: ignore[misc]  # celery has no
         h.events.produce(AgentStarted())
         self._heartbeat()
         self._timers = [
-            worker.timer.call_repeatedly(liveness.REFRESH_INTERVAL, self._refresh_liveness),
+            worker.timer.call_repeatedly(LIVENESS_REFRESH_S, self._refresh_liveness),
             worker.timer.call_repeatedly(s.heartbeat_interval, self._heartbeat),
         ]
         log.info("agent %s consuming %s", s.id, s.queue)

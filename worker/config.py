@@ -7,21 +7,15 @@ Precedence: explicit arguments > environment (`AGENT_<FIELD>`) > agent.toml > de
 
 from __future__ import annotations
 
-import os
 import socket
-import tomllib
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, Field, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
-DEFAULT_CONFIG_PATH = Path("agent.toml")
-
-
-def config_path() -> Path:
-    """The agent.toml in use: `AGENT_CONFIG`, else ./agent.toml."""
-    return Path(os.environ.get("AGENT_CONFIG", DEFAULT_CONFIG_PATH)).resolve()
+from contract.config_file import read_config_file
+from contract.naming import AGENT_ID_PATTERN, DEFAULT_EVENTS_STREAM, DEFAULT_REDIS_URL, queue_name, worker_name
 
 
 class MockDevice(BaseModel):
@@ -40,14 +34,14 @@ class AgentSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="AGENT_", extra="ignore", populate_by_name=True)
 
     # [agent]
-    id: str = Field(default_factory=socket.gethostname, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
+    id: str = Field(default_factory=socket.gethostname, pattern=AGENT_ID_PATTERN)
     scaling_group: str = Field(default="default", min_length=1)
     region: str = "local"
     var_dir: Path = Path("var")
     heartbeat_interval: float = Field(default=20.0, gt=0)
     # [redis]
-    redis_url: str = "redis://127.0.0.1:6379/0"
-    events_stream: str = "events"
+    redis_url: str = DEFAULT_REDIS_URL
+    events_stream: str = DEFAULT_EVENTS_STREAM
     events_maxlen: int = Field(default=10_000, ge=100)
     # [worker]
     concurrency: int = Field(default=16, ge=1, le=256)
@@ -89,11 +83,11 @@ class AgentSettings(BaseSettings):
     @property
     def queue(self) -> str:
         """The host's own Celery queue."""
-        return f"agent.{self.id}"
+        return queue_name(self.id)
 
     @property
     def worker_name(self) -> str:
-        return f"agent@{self.id}"
+        return worker_name(self.id)
 
     @property
     def scratch_dir(self) -> Path:
@@ -120,20 +114,6 @@ class AgentSettings(BaseSettings):
         return init_settings, env_settings, TomlSource(settings_cls)
 
 
-def flatten_toml(doc: dict[str, Any]) -> dict[str, Any]:
-    """`{"agent": {"scaling-group": "x"}}` -> `{"scaling_group": "x"}` (sections only group keys)."""
-    flat: dict[str, Any] = {}
-    for key, value in doc.items():
-        if isinstance(value, dict) and key in SECTIONS:
-            flat.update({k.replace("-", "_"): v for k, v in value.items()})
-        else:
-            flat[key.replace("-", "_")] = value
-    return flat
-
-
-SECTIONS = frozenset({"agent", "redis", "worker", "container", "resource", "files", "execution"})
-
-
 class TomlSource(PydanticBaseSettingsSource):
     """Reads agent.toml (path from `AGENT_CONFIG`); a missing file means defaults."""
 
@@ -141,11 +121,7 @@ class TomlSource(PydanticBaseSettingsSource):
         return None, field_name, False
 
     def __call__(self) -> dict[str, Any]:
-        path = config_path()
-        if not path.is_file():
-            return {}
-        with path.open("rb") as f:
-            return flatten_toml(tomllib.load(f))
+        return read_config_file()
 
 
 def load_settings(**overrides: Any) -> AgentSettings:

@@ -12,14 +12,15 @@ from typing import Any
 
 import docker.errors
 
-from tasks.contract import ExecuteReq, GetCompletionsReq, LifecycleReason
-from worker.errors import CodeTooLarge, KernelNotFound, KernelUnavailable
-from worker.events.models import (
+from contract.errors import CodeTooLarge, KernelNotFound, KernelUnavailable
+from contract.events import (
     ExecutionCancelled,
     ExecutionFinished,
     ExecutionStarted,
     ExecutionTimeout,
 )
+from contract.execution import ExecuteReq, GetCompletionsReq
+from contract.kernels import LifecycleReason
 from worker.host import Host
 from worker.kernels.destroy import clean_dead_kernel
 from worker.runner_client import RunnerClient, RunnerUnavailable

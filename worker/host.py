@@ -13,7 +13,7 @@ import docker
 import redis
 
 from worker.config import AgentSettings, load_settings
-from worker.events.producer import EventProducer
+from worker.events import EventProducer
 from worker.kernels.services import KernelServices
 from worker.state.db import StateDB
 from worker.state.kernels import KernelRegistry

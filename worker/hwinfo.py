@@ -7,7 +7,7 @@ import platform
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from tasks.contract import HardwareMetadata
+from contract.system import HardwareMetadata
 from worker.config import AgentSettings
 
 

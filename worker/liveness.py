@@ -8,21 +8,13 @@ from __future__ import annotations
 
 import redis
 
-REFRESH_INTERVAL = 2.0
-TTL = 3 * REFRESH_INTERVAL
-
-
-def liveness_key(agent_id: str) -> str:
-    return f"agent:{agent_id}:alive"
+from contract.naming import LIVENESS_TTL_S, liveness_key
 
 
 def mark_alive(client: redis.Redis, agent_id: str) -> None:
-    client.set(liveness_key(agent_id), "1", ex=int(TTL))
+    client.set(liveness_key(agent_id), "1", ex=int(LIVENESS_TTL_S))
 
 
 def mark_gone(client: redis.Redis, agent_id: str) -> None:
     client.delete(liveness_key(agent_id))
 
-
-def is_alive(client: redis.Redis, agent_id: str) -> bool:
-    return bool(client.exists(liveness_key(agent_id)))

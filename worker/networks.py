@@ -5,7 +5,7 @@ from __future__ import annotations
 import docker
 from docker.errors import APIError, NotFound
 
-from worker.errors import NetworkError
+from contract.errors import NetworkError
 
 CLUSTER_NETWORK_LABEL = "ai.backend.cluster-network"
 

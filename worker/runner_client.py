@@ -14,7 +14,7 @@ from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
-from worker.errors import AgentError
+from contract.errors import AgentError
 
 IDLE_S = 30.0        # an idle connection older than this is closed instead of reused
 PER_KERNEL = 4       # idle connections kept per runner socket

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from tasks.contract import ShutdownServiceReq, StartServiceReq
+from contract.execution import ShutdownServiceReq, StartServiceReq
 from worker.execution import explain_unreachable
 from worker.host import Host
 from worker.runner_client import RunnerClient, RunnerUnavailable

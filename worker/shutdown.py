@@ -14,7 +14,7 @@ from typing import Any
 
 from celery import signals
 
-from tasks.contract import LifecycleReason
+from contract.kernels import LifecycleReason
 from worker.kernels.destroy import destroy_all
 from worker.kernels.services import KernelServices
 from worker.state.db import StateDB

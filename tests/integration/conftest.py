@@ -12,10 +12,10 @@ import pytest
 import redis
 from celery.contrib.testing.worker import start_worker
 
-from tasks.client import AgentClient
+from agent_client.client import AgentClient
+from agent_client.events import ReceivedEvent, read_all
 from tests.support.registry import LocalRegistry
 from worker.config import AgentSettings
-from worker.events.consumer import ReceivedEvent, read_all
 from worker.host import host
 
 REPO = Path(__file__).resolve().parents[2]

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import redis
 
+from contract.naming import liveness_key
 from tests.support.docker_cleanup import TEST_AGENT_PREFIX
-from worker import liveness
 
 REPO = Path(__file__).resolve().parents[2]
 AGENT_WORKER = Path(sys.executable).parent / "agent-worker"
@@ -55,7 +55,7 @@ class AgentProcess:
         client = redis.Redis.from_url(self.redis_url)
         try:
             deadline = time.monotonic() + timeout
-            while not liveness.is_alive(client, self.agent_id):
+            while not client.exists(liveness_key(self.agent_id)):
                 if self.proc.poll() is not None:
                     raise RuntimeError(f"agent-worker {self.agent_id} exited with {self.proc.returncode}:\n"
                                        f"{self.log()}")

@@ -6,8 +6,8 @@ import time
 import uuid
 from typing import Any
 
-from tasks.client import AgentClient
-from worker.events.consumer import ReceivedEvent
+from agent_client.client import AgentClient
+from agent_client.events import ReceivedEvent
 
 
 def terminated_events(events: Any, kernel_id: str) -> list[ReceivedEvent]:

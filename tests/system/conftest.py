@@ -8,7 +8,7 @@ import pytest
 import redis
 from celery import Celery
 
-from tasks.client import make_client_app
+from agent_client.client import make_client_app
 
 
 @pytest.fixture(scope="session")

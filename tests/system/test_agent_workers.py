@@ -15,11 +15,11 @@ from celery import Celery
 from celery.exceptions import TaskRevokedError
 from celery.result import AsyncResult
 
-from tasks.client import AgentClient
+from agent_client.client import AgentClient
+from agent_client.events import read_all
+from contract.errors import AgentUnavailable
+from contract.naming import liveness_key
 from tests.support.agent_process import REPO, AgentProcess, new_agent_id
-from worker import liveness
-from worker.errors import AgentUnavailable
-from worker.events.consumer import read_all
 
 pytestmark = pytest.mark.system
 CELERY = str(Path(sys.executable).parent / "celery")
@@ -112,7 +112,7 @@ def test_sigterm_stops_the_worker_and_says_agent_terminated(
     assert names[0] == "agent_started"
     assert "agent_heartbeat" in names
     assert names[-1] == "agent_terminated"
-    assert not liveness.is_alive(redis_client, agent.agent_id)
+    assert not redis_client.exists(liveness_key(agent.agent_id))
     client = AgentClient(agent.agent_id, redis_url, app=client_app)
     with pytest.raises(AgentUnavailable):
         client.ping("still there?")

@@ -12,7 +12,7 @@ import docker
 import pytest
 from celery import Celery
 
-from tasks.client import AgentClient
+from agent_client.client import AgentClient
 from tests.support.agent_process import AgentProcess, new_agent_id
 
 pytestmark = pytest.mark.system

@@ -18,9 +18,9 @@ import pytest
 import redis
 from celery import Celery
 
-from tasks.client import AgentClient
+from agent_client.client import AgentClient
+from agent_client.events import read_all
 from tests.support.agent_process import REPO, AgentProcess, new_agent_id
-from worker.events.consumer import read_all
 
 pytestmark = pytest.mark.system
 

@@ -13,7 +13,7 @@ import stat
 import tarfile
 from pathlib import Path
 
-from worker.errors import ArchiveTooLarge, NotASingleFile
+from contract.errors import ArchiveTooLarge, NotASingleFile
 from worker.files.confined import WorkDir, has_entries, open_listable, read_at_most, reopen_regular
 from worker.files.paths import MAX_DEPTH, WorkPath, human_size, link_refused, resolve
 

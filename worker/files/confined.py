@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
 
-from worker.errors import AgentError, FileOperationFailed, OutsideWorkDir
+from contract.errors import AgentError, FileOperationFailed, OutsideWorkDir
 from worker.files.paths import WorkPath, link_refused, outside
 
 DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC

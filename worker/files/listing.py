@@ -13,8 +13,8 @@ import stat
 from pathlib import Path
 from typing import Any
 
-from tasks.contract import ListFilesResp
-from worker.errors import FileOperationFailed
+from contract.errors import FileOperationFailed
+from contract.files import ListFilesResp
 from worker.files.confined import WorkDir, open_listable
 from worker.files.paths import WorkPath, link_refused, resolve
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import posixpath
 from dataclasses import dataclass
 
-from worker.errors import InvalidInput, OutsideWorkDir
+from contract.errors import InvalidInput, OutsideWorkDir
 
 WORK_ROOT = "/home/work"
 # Deepest path (below /home/work) an operation walks or archives: each level holds a directory fd.

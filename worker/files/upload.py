@@ -15,7 +15,7 @@ import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from worker.errors import ArchiveTooLarge, FileOperationFailed, InvalidInput
+from contract.errors import ArchiveTooLarge, FileOperationFailed, InvalidInput
 from worker.files.confined import WorkDir
 from worker.files.paths import WorkPath, human_size, link_refused, resolve
 

@@ -14,11 +14,11 @@ from pathlib import Path
 import docker
 from docker.errors import APIError, DockerException, NotFound
 
-from tasks.contract import CommitStatus
-from worker.errors import CommitFailed, InvalidInput, KernelNotFound, OutsideCommitPath
+from contract.errors import CommitFailed, InvalidInput, KernelNotFound, OutsideCommitPath
+from contract.image_reference import parse_reference
+from contract.images import CommitStatus
 from worker.images.commit_lock import commit_lock
 from worker.images.export import export_image
-from worker.images.reference import parse_reference
 
 log = logging.getLogger(__name__)
 LOCK_DIR = "lock"

@@ -14,7 +14,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from worker.errors import CommitFailed
+from contract.errors import CommitFailed
 
 _POLL = 0.05
 

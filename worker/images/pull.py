@@ -10,12 +10,12 @@ from typing import Any
 import docker
 from docker.errors import APIError, DockerException, ImageNotFound
 
-from tasks.contract import ImageConfig
-from worker.errors import ImageNotAvailable, ImagePullFailed
-from worker.events import models as ev
-from worker.events.producer import EventProducer
+from contract import events as ev
+from contract.errors import ImageNotAvailable, ImagePullFailed
+from contract.image_reference import parse_reference
+from contract.images import ImageConfig
+from worker.events import EventProducer
 from worker.images.docker_stream import StreamTimeout, stream_post
-from worker.images.reference import parse_reference
 from worker.images.registry_auth import auth_headers
 
 log = logging.getLogger(__name__)

@@ -7,7 +7,7 @@ import logging
 import docker
 from docker.errors import APIError
 
-from tasks.contract import PurgeImageResp, PurgeImagesReq, PurgeImagesResp
+from contract.images import PurgeImageResp, PurgeImagesReq, PurgeImagesResp
 
 log = logging.getLogger(__name__)
 

@@ -7,10 +7,10 @@ import logging
 import docker
 from docker.errors import APIError, DockerException, ImageNotFound
 
-from tasks.contract import ImageRef, ImageRegistry
-from worker.errors import ImageNotAvailable, ImagePushFailed
+from contract.errors import ImageNotAvailable, ImagePushFailed
+from contract.image_reference import parse_reference
+from contract.images import ImageRef, ImageRegistry
 from worker.images.docker_stream import StreamTimeout, stream_post
-from worker.images.reference import parse_reference
 from worker.images.registry_auth import auth_headers
 
 log = logging.getLogger(__name__)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from docker.auth import encode_header
 
-from tasks.contract import ImageRegistry
+from contract.images import ImageRegistry
 
 
 def auth_headers(registry: ImageRegistry | None, server: str | None) -> dict[str, str]:

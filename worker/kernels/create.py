@@ -14,9 +14,8 @@ from typing import TypeVar
 
 from pydantic import BaseModel
 
-from tasks.contract import CreateKernelsReq, KernelCreationResult, LifecycleReason
-from worker.errors import InvalidInput, KernelCreationFailed, KernelStartFailed, ResourceExhausted
-from worker.events.models import (
+from contract.errors import InvalidInput, KernelCreationFailed, KernelStartFailed, ResourceExhausted
+from contract.events import (
     DoAgentResourceCheck,
     KernelCreating,
     KernelPreparing,
@@ -24,6 +23,7 @@ from worker.events.models import (
     KernelStarted,
     KernelTerminated,
 )
+from contract.kernels import CreateKernelsReq, KernelCreationResult, LifecycleReason
 from worker.kernels.pipeline import record_of
 from worker.kernels.services import KernelServices
 from worker.resources.slots import parse_slots

@@ -14,8 +14,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 from docker.errors import APIError, NotFound
 
-from tasks.contract import LifecycleReason
-from worker.events.models import KernelTerminated
+from contract.events import KernelTerminated
+from contract.kernels import LifecycleReason
 from worker.kernels.locks import kernel_lock
 from worker.kernels.services import KernelServices
 from worker.stages.base import teardown_stages

@@ -14,7 +14,7 @@ from typing import Any
 import docker
 
 import runner
-from tasks.contract import DotfileSpec, SSHKeypair
+from contract.kernels import DotfileSpec, SSHKeypair
 from worker.config import AgentSettings
 from worker.images.pull import Puller
 from worker.resources.allocator import Allocator, PortPool

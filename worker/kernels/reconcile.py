@@ -24,7 +24,8 @@ from typing import Any
 
 from docker.errors import APIError, NotFound
 
-from tasks.contract import LifecycleReason, is_uuid
+from contract.common import is_uuid
+from contract.kernels import LifecycleReason
 from worker.kernels.destroy import announce, clean_dead_kernel
 from worker.kernels.locks import kernel_lock
 from worker.kernels.services import KernelServices

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from tasks.contract import LifecycleReason
+from contract.kernels import LifecycleReason
 from worker.kernels.create import abort
 from worker.kernels.services import KernelServices
 from worker.stages.context import KernelContext

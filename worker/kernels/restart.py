@@ -16,9 +16,10 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from tasks.contract import ImageRef, KernelCreationConfig, KernelCreationResult, LifecycleReason
-from worker.errors import InvalidInput, KernelStartFailed, KernelUnavailable, RestartTimeout
-from worker.events.models import KernelStarted
+from contract.errors import InvalidInput, KernelStartFailed, KernelUnavailable, RestartTimeout
+from contract.events import KernelStarted
+from contract.images import ImageRef
+from contract.kernels import KernelCreationConfig, KernelCreationResult, LifecycleReason
 from worker.kernels.create import creation_result
 from worker.kernels.destroy import clean, kill_container, mark_terminating
 from worker.kernels.locks import kernel_lock

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 
-from tasks.contract import LifecycleReason
+from contract.kernels import LifecycleReason
 from worker.kernels.destroy import clean, kill_container, mark_terminating
 from worker.kernels.locks import kernel_lock
 from worker.kernels.reconcile import ReconcileReport, reconcile

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import docker
 
 from worker.config import AgentSettings
-from worker.events.producer import EventProducer
+from worker.events import EventProducer
 from worker.images.pull import Puller
 from worker.kernels.pipeline import Pipeline, build_pipeline
 from worker.resources.allocator import Allocator, HostCapacity, PortPool

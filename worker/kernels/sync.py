@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from tasks.contract import LifecycleReason
+from contract.kernels import LifecycleReason
 from worker.kernels.destroy import announce, destroy_many
 from worker.kernels.services import KernelServices
 from worker.state.kernels import KernelState

@@ -19,7 +19,7 @@ from typing import Any
 import docker
 from docker.errors import DockerException, NotFound
 
-from tasks.contract import LifecycleReason
+from contract.kernels import LifecycleReason
 from worker.kernels.destroy import clean_dead_kernel
 from worker.kernels.services import KernelServices
 from worker.stages.container import KERNEL_ID_LABEL, OWNER_LABEL

@@ -11,7 +11,7 @@ import socket
 import sqlite3
 from dataclasses import dataclass, field
 
-from worker.errors import ResourceExhausted
+from contract.errors import ResourceExhausted
 from worker.resources.slots import SlotRequest
 from worker.state.db import StateDB
 

@@ -9,8 +9,8 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from tasks.contract import DotfileSpec
-from worker.errors import KernelCreationFailed
+from contract.errors import KernelCreationFailed
+from contract.kernels import DotfileSpec
 from worker.stages.base import Provisioner
 from worker.stages.fs import chown_paths_if_root, ensure_directory_exists, write_file_with_permissions
 

@@ -13,8 +13,8 @@ from docker.errors import APIError, NotFound
 from docker.types import Mount
 from pydantic import BaseModel
 
-from tasks.contract import ServicePort
-from worker.errors import KernelCreationFailed, KernelStartFailed
+from contract.errors import KernelCreationFailed, KernelStartFailed
+from contract.kernels import ServicePort
 from worker.runner_client import RunnerClient, RunnerUnavailable
 from worker.stages.base import Nothing, Provisioner
 from worker.stages.context import MountSpec

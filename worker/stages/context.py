@@ -11,7 +11,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from tasks.contract import ClusterInfo, KernelCreationConfig, ServicePort
+from contract.kernels import ClusterInfo, KernelCreationConfig, ServicePort
 from worker.scratch_layout import ScratchLayout
 
 

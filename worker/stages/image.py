@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 import docker
 from pydantic import BaseModel
 
-from tasks.contract import ImageConfig
+from contract.images import ImageConfig
 from worker.images.pull import Puller, pull_reason
 from worker.stages.base import Provisioner
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from tasks.contract import VFolderMount
-from worker.errors import KernelCreationFailed
+from contract.errors import KernelCreationFailed
+from contract.kernels import VFolderMount
 from worker.stages.base import Provisioner
 from worker.stages.context import MountSpec
 from worker.stages.fs import ensure_directory_exists

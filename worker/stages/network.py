@@ -8,7 +8,7 @@ import docker
 from docker.errors import NotFound
 from pydantic import BaseModel
 
-from worker.errors import KernelCreationFailed
+from contract.errors import KernelCreationFailed
 from worker.stages.base import Provisioner
 
 

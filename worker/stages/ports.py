@@ -6,8 +6,8 @@ from dataclasses import dataclass
 
 from pydantic import BaseModel
 
-from tasks.contract import ServicePort
-from worker.errors import KernelCreationFailed
+from contract.errors import KernelCreationFailed
+from contract.kernels import ServicePort
 from worker.resources.allocator import PortPool
 from worker.stages.base import Provisioner
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from tasks.contract import SSHKeypair
+from contract.kernels import SSHKeypair
 from worker.stages.base import Provisioner
 from worker.stages.config_files import WrittenFiles, _FileWriter
 from worker.stages.fs import ensure_directory_exists, write_file_with_permissions

@@ -10,7 +10,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from worker.errors import KernelCreationFailed
+from contract.errors import KernelCreationFailed
 from worker.state.db import StateDB
 
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from worker.errors import KernelGone, KernelNotFound
+from contract.errors import KernelGone, KernelNotFound
 from worker.scratch_layout import ScratchLayout
 from worker.state.db import StateDB
 

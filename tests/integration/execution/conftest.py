@@ -10,7 +10,7 @@ from collections.abc import Iterator
 import docker
 import pytest
 
-from tasks.client import AgentClient
+from agent_client.client import AgentClient
 from tests.integration.conftest import kernel_config
 from worker.config import AgentSettings
 from worker.host import host

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from tasks.client import AgentClient
+from agent_client.client import AgentClient
 from worker.state.kernels import KernelRecord
 
 

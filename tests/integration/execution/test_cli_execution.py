@@ -6,7 +6,7 @@ import io
 
 import pytest
 
-from tasks.cli import main
+from agent_client.cli.main import main
 from worker.config import AgentSettings
 from worker.state.kernels import KernelRecord
 

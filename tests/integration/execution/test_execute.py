@@ -8,8 +8,8 @@ from typing import Any
 import docker
 import pytest
 
-from tasks.client import AgentClient
-from tasks.contract import ExecuteReq
+from agent_client.client import AgentClient
+from contract.execution import ExecuteReq
 from worker import execution
 from worker.config import AgentSettings, load_settings
 from worker.host import Host, host

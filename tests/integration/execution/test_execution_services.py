@@ -7,7 +7,7 @@ import urllib.request
 
 import pytest
 
-from tasks.client import AgentClient
+from agent_client.client import AgentClient
 from worker.state.kernels import KernelRecord
 
 SHUTDOWN_LOG = "unhandled exception while shutting down service app"

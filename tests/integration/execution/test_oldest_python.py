@@ -10,7 +10,7 @@ from typing import Any
 import docker
 import pytest
 
-from tasks.client import AgentClient
+from agent_client.client import AgentClient
 from tests.integration.conftest import REPO
 from tests.integration.execution.conftest import create_kernel, destroy_kernel
 from worker.state.kernels import KernelRecord

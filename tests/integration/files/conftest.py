@@ -11,7 +11,7 @@ from typing import Any
 import docker
 import pytest
 
-from tasks.client import AgentClient
+from agent_client.client import AgentClient
 from tests.integration.conftest import kernel_config
 from worker.config import AgentSettings
 from worker.state.kernels import KernelRecord

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tasks.cli import main
+from agent_client.cli.main import main
 from tests.integration.files.conftest import FilesKernel
 
 

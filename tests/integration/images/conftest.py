@@ -13,10 +13,10 @@ import docker
 import pytest
 from docker.errors import NotFound
 
+from contract.image_reference import parse_reference
 from tests.support.docker_cleanup import TEST_LABEL
 from tests.support.images import MakeImage
 from tests.support.registry import PASSWORD, USERNAME, LocalRegistry
-from worker.images.reference import parse_reference
 
 
 def _tar_with(files: dict[str, bytes]) -> bytes:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import docker
 import pytest
 
-from tasks import cli
+from agent_client.cli import main as cli
 from tests.support.images import MakeImage
 from tests.support.registry import PASSWORD, USERNAME, LocalRegistry
 from worker.config import AgentSettings

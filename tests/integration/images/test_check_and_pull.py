@@ -10,8 +10,8 @@ import pytest
 import redis
 from celery.result import AsyncResult
 
-from tasks.client import AgentClient
-from tasks.images_client import check_and_pull
+from agent_client.client import AgentClient
+from agent_client.images import check_and_pull
 from tests.integration.conftest import EventLog
 from tests.support.images import MakeImage, registry_conf
 from tests.support.local_images import local_image_id

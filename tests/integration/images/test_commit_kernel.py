@@ -14,7 +14,7 @@ import docker
 import pytest
 from docker.errors import APIError
 
-from tasks.client import AgentClient
+from agent_client.client import AgentClient
 from tests.support.local_images import local_image_id
 from worker.config import AgentSettings
 from worker.images import export

@@ -5,7 +5,7 @@ from __future__ import annotations
 import docker
 import pytest
 
-from tasks.client import AgentClient
+from agent_client.client import AgentClient
 from tests.support.images import MakeImage
 from tests.support.local_images import local_image_id
 

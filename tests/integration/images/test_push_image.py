@@ -7,8 +7,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from tasks.client import AgentClient
-from tasks.images_client import push_image
+from agent_client.client import AgentClient
+from agent_client.images import push_image
 from tests.support.images import MakeImage, registry_conf
 from tests.support.registry import PASSWORD, LocalRegistry
 from tests.support.slow_proxy import SlowProxy

@@ -11,7 +11,7 @@ from typing import Any
 import docker
 import pytest
 
-from tasks.client import AgentClient
+from agent_client.client import AgentClient
 from tests.integration.conftest import EventLog, kernel_config
 from tests.support.host_state import assert_host_clean
 from worker.host import host

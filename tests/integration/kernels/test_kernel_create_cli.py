@@ -7,8 +7,8 @@ import json
 import docker
 import pytest
 
-from tasks import cli
-from tasks.client import AgentClient
+from agent_client.cli import main as cli
+from agent_client.client import AgentClient
 from worker.config import AgentSettings
 from worker.host import host
 

@@ -6,7 +6,7 @@ import uuid
 
 import docker
 
-from tasks.contract import CreateKernelsReq, LifecycleReason
+from contract.kernels import CreateKernelsReq, LifecycleReason
 from tests.integration.conftest import kernel_config
 from tests.integration.kernels.test_create_kernels import assert_host_clean
 from worker.host import host

@@ -8,8 +8,8 @@ from typing import Any
 import docker
 import pytest
 
-from tasks.cli import main
-from tasks.cli_lifecycle import image_ref
+from agent_client.cli.lifecycle import image_ref
+from agent_client.cli.main import main
 from tests.support.host_state import assert_host_clean
 from tests.support.lifecycle import terminated_events
 from worker.config import AgentSettings

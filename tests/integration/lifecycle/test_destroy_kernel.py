@@ -10,7 +10,7 @@ from typing import Any
 import docker
 import pytest
 
-from tasks.client import AgentClient
+from agent_client.client import AgentClient
 from tests.integration.conftest import kernel_config
 from tests.support.host_state import assert_host_clean
 from tests.support.lifecycle import create_many, terminated_events

@@ -8,7 +8,7 @@ from typing import Any
 import docker
 import pytest
 
-from tasks.client import AgentClient
+from agent_client.client import AgentClient
 from tests.support.host_state import assert_host_clean
 from tests.support.lifecycle import terminated_events, wait_terminated
 from worker.config import AgentSettings

@@ -11,7 +11,7 @@ import docker
 import pytest
 
 import worker.kernels.restart as restart_module
-from tasks.client import AgentClient
+from agent_client.client import AgentClient
 from tests.support.host_state import assert_host_clean
 from tests.support.lifecycle import terminated_events
 from worker.host import host

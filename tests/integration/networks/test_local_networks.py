@@ -5,7 +5,7 @@ from __future__ import annotations
 import docker
 import pytest
 
-from tasks.client import AgentClient
+from agent_client.client import AgentClient
 from tests.support.docker_cleanup import TEST_LABEL
 
 

@@ -6,7 +6,7 @@ import threading
 import time
 from typing import Any
 
-from tasks.client import AgentClient
+from agent_client.client import AgentClient
 
 
 def test_task_events_of_a_push_sent_through_the_client_mask_the_password(client: AgentClient) -> None:

@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from tasks.client import AgentClient
-from worker.config import AgentSettings, config_path
+from agent_client.client import AgentClient
+from contract.config_file import config_path
+from worker.config import AgentSettings
 from worker.host import host
 
 
@@ -71,7 +72,7 @@ def test_heartbeat_and_started_events_are_in_the_stream(client: AgentClient, red
                                                         settings: AgentSettings) -> None:
     import redis
 
-    from worker.events.consumer import read_all
+    from agent_client.events import read_all
 
     names = {e.name for e in read_all(redis.Redis.from_url(redis_url)) if e.source == settings.id}
     assert {"agent_started", "agent_heartbeat"} <= names

@@ -7,10 +7,10 @@ from collections.abc import Iterator
 import pytest
 import redis
 
-from tasks import client as client_module
-from tasks.client import AgentClient
+from agent_client import client as client_module
+from agent_client.client import AgentClient
+from contract.errors import AgentUnavailable
 from worker import liveness
-from worker.errors import AgentUnavailable
 
 
 @pytest.fixture

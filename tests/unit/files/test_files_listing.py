@@ -5,8 +5,8 @@ import os
 
 import pytest
 
+from contract.errors import OutsideWorkDir
 from tests.unit.files.conftest import Sandbox
-from worker.errors import OutsideWorkDir
 from worker.files.listing import list_files
 
 

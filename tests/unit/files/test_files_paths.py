@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from worker.errors import InvalidInput, OutsideWorkDir
+from contract.errors import InvalidInput, OutsideWorkDir
 from worker.files.paths import MAX_DEPTH, human_size, resolve
 
 

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
+from contract.errors import ArchiveTooLarge, FileOperationFailed, InvalidInput, OutsideWorkDir
 from tests.unit.files.conftest import Sandbox
-from worker.errors import ArchiveTooLarge, FileOperationFailed, InvalidInput, OutsideWorkDir
 from worker.files import upload
 from worker.files.upload import Owner, accept_file
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from worker.errors import CommitFailed, InvalidInput, OutsideCommitPath
+from contract.errors import CommitFailed, InvalidInput, OutsideCommitPath
 from worker.images.commit import commit_paths
 from worker.images.commit_lock import commit_lock
 

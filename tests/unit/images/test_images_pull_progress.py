@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tasks.cli_images import render_progress
+from agent_client.cli.images import render_progress
 from worker.images.pull import PullProgress
 
 MESSAGES = [

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tasks.redaction import MASK, redacted, redacted_repr
+from contract.redaction import MASK, redacted, redacted_repr
 
 
 def test_passwords_are_masked_at_any_depth_and_the_input_is_untouched() -> None:

@@ -5,8 +5,7 @@ from __future__ import annotations
 import pytest
 from pydantic import TypeAdapter, ValidationError
 
-from tasks.contract import ImageName, TaggableImageName
-from worker.images.reference import parse_reference
+from contract.image_reference import ImageName, TaggableImageName, parse_reference
 
 DIGEST = "sha256:" + "a" * 64
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from worker.errors import ResourceExhausted, UnsupportedResource
+from contract.errors import ResourceExhausted, UnsupportedResource
 from worker.resources.allocator import CPU_OVERCOMMIT, Allocator, HostCapacity, PortPool
 from worker.resources.slots import SlotRequest, parse_bytes, parse_slots
 from worker.state.creation_slots import CreationSlots

@@ -11,10 +11,9 @@ from typing import Any
 
 import redis
 
-from tasks.cli_images import render_progress
-from tasks.client import AgentClient
-from worker.config import load_settings
-from worker.events.consumer import ReceivedEvent, parse_read_reply
+from agent_client.cli.images import render_progress
+from agent_client.client import AgentClient
+from agent_client.events import ReceivedEvent, StreamCursor
 
 KERNEL_STEPS = {
     "kernel_preparing": "preparing",
@@ -58,18 +57,13 @@ def describe(event: ReceivedEvent) -> str | None:
 def cmd_create(c: AgentClient, a: argparse.Namespace) -> None:
     session_id = a.session or str(uuid.uuid4())
     kernel_ids = [str(uuid.uuid4()) for _ in range(a.count)]
-    r = redis.Redis.from_url(a.redis_url)
-    stream = load_settings().events_stream
-    last: Any = r.xrevrange(stream, count=1)
-    since = last[0][0].decode() if last else "0-0"
+    cursor = StreamCursor(redis.Redis.from_url(a.redis_url), a.events_stream)
     result = c.send("create_kernels", raw_session_id=session_id, raw_kernel_ids=kernel_ids,
                     raw_configs=creation_configs(a))
     mine = set(kernel_ids)
     deadline = time.monotonic() + a.timeout
     while not result.ready() and time.monotonic() < deadline:
-        reply = r.xread({stream: since}, block=200, count=100)
-        for event in parse_read_reply(reply):
-            since = event.entry_id
+        for event in cursor.read(block_ms=200):
             if event.source != c.agent_id:
                 continue
             ours = event.payload.get("kernel_id") in mine or event.payload.get("image") == a.image

@@ -1,4 +1,4 @@
-"""Every domain event the agent produces. `name` is the wire name in the `events` stream."""
+"""Every domain event the agent produces (the payloads of the `events` stream). `name` is the wire name."""
 
 from __future__ import annotations
 

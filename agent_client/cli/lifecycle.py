@@ -7,10 +7,10 @@ import json
 import time
 from typing import Any
 
-from tasks.cli_execution import NIL_SESSION
-from tasks.client import AgentClient
-from tasks.contract import LifecycleReason
-from worker.errors import KernelNotFound
+from agent_client.cli.execution import NIL_SESSION
+from agent_client.client import AgentClient
+from contract.errors import KernelNotFound
+from contract.kernels import LifecycleReason
 
 
 def kernels(c: AgentClient) -> list[dict[str, Any]]:

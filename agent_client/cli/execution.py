@@ -8,7 +8,7 @@ import json
 import sys
 from typing import Any
 
-from tasks.client import AgentClient
+from agent_client.client import AgentClient
 
 NIL_SESSION = "00000000-0000-0000-0000-000000000000"
 STEP_STATUSES = ("continued", "clean-finished", "build-finished")

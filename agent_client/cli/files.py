@@ -10,8 +10,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from tasks.client import AgentClient
-from worker.errors import FileOperationFailed
+from agent_client.client import AgentClient
+from contract.errors import FileOperationFailed
 
 
 def cmd_upload(c: AgentClient, a: argparse.Namespace) -> None:

@@ -11,14 +11,14 @@ from typing import Any
 
 import redis
 
-from tasks.cli_execution import add_execution_commands
-from tasks.cli_files import add_file_commands
-from tasks.cli_images import add_image_commands
-from tasks.cli_kernels import add_kernel_create_command
-from tasks.cli_lifecycle import add_lifecycle_commands
-from tasks.client import AgentClient
-from worker.config import load_settings
-from worker.events.consumer import parse_entries, parse_read_reply
+from agent_client.cli.execution import add_execution_commands
+from agent_client.cli.files import add_file_commands
+from agent_client.cli.images import add_image_commands
+from agent_client.cli.kernels import add_kernel_create_command
+from agent_client.cli.lifecycle import add_lifecycle_commands
+from agent_client.client import AgentClient
+from agent_client.events import StreamCursor, parse_entries
+from agent_client.settings import load_client_settings
 
 Handler = Callable[[AgentClient, argparse.Namespace], Any]
 
@@ -42,16 +42,12 @@ def cmd_network(c: AgentClient, a: argparse.Namespace) -> None:
 
 def cmd_events_tail(c: AgentClient, a: argparse.Namespace) -> None:
     r = redis.Redis.from_url(a.redis_url)
-    stream = load_settings().events_stream
     if not a.follow:
-        for event in reversed(parse_entries(r.xrevrange(stream, count=a.count))):
+        for event in reversed(parse_entries(r.xrevrange(a.events_stream, count=a.count))):
             _show_event(event)
         return
-    last = "$"
-    while True:
-        for event in parse_read_reply(r.xread({stream: last}, block=1000, count=100)):
-            last = event.entry_id
-            _show_event(event)
+    for event in StreamCursor(r, a.events_stream).follow():
+        _show_event(event)
 
 
 def _show_event(e: Any) -> None:
@@ -60,9 +56,10 @@ def _show_event(e: Any) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    s = load_settings()
+    s = load_client_settings()
     p = argparse.ArgumentParser(prog="agentctl", description=__doc__)
-    p.add_argument("--agent", default=s.id, help="agent id of the host (default: AGENT_ID or hostname)")
+    p.set_defaults(events_stream=s.events_stream)
+    p.add_argument("--agent", default=s.agent_id, help="agent id of the host (default: AGENT_ID or hostname)")
     p.add_argument("--redis-url", default=s.redis_url, help="broker/results/events Redis URL")
     p.add_argument("--timeout", type=float, default=120.0, help="seconds to wait for a result")
     p.add_argument("--expires", type=float, default=s.task_expires,

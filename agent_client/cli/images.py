@@ -15,10 +15,10 @@ from typing import Any
 import redis
 from celery.result import AsyncResult
 
-from tasks.client import AgentClient
-from tasks.images_client import check_and_pull, pull_events, push_image
-from worker.config import load_settings
-from worker.images.reference import parse_reference
+from agent_client.client import AgentClient
+from agent_client.events import StreamCursor
+from agent_client.images import check_and_pull, pull_events, push_image
+from contract.image_reference import parse_reference
 
 BAR_WIDTH = 30
 
@@ -46,13 +46,10 @@ def cmd_pull(c: AgentClient, a: argparse.Namespace) -> None:
                               "registry": _registry(a, ref.registry)}
     if a.digest:
         config["digest"] = a.digest
-    r = redis.Redis.from_url(a.redis_url)
-    stream = load_settings().events_stream
-    last: Any = r.xrevrange(stream, count=1)
-    since = last[0][0].decode() if last else "0-0"
+    cursor = StreamCursor(redis.Redis.from_url(a.redis_url), a.events_stream)
     task_id = check_and_pull(c, {a.image: config}, timeout=a.timeout)[a.image]
     shown = False
-    for event in pull_events(r, stream, c.agent_id, a.image, since, time.monotonic() + a.timeout):
+    for event in pull_events(cursor, c.agent_id, a.image, time.monotonic() + a.timeout):
         if event.name == "image_pull_progress":
             print("\r" + render_progress(event.payload), end="", file=sys.stderr, flush=True)
             shown = True

@@ -14,27 +14,22 @@ import redis
 from celery import Celery, Signature
 from celery.result import AsyncResult
 
-from tasks.redaction import contains_secret, redacted_repr
-from worker import liveness
-from worker.errors import AgentUnavailable
+from contract import operations
+from contract.errors import AgentUnavailable
+from contract.naming import liveness_key, queue_name
+from contract.redaction import contains_secret, redacted_repr
+from contract.wire import JSON_ONLY
 
 # A worker seen alive is trusted this long without asking Redis again (its key lives 6 s anyway);
 # a worker seen dead is asked about on every call, so one that comes up is used at once.
 LIVENESS_CACHE_S = 1.0
 
 
-READ_RESULTS = frozenset({"execute", "download_file", "download_single", "list_files", "get_logs",
-                          "get_completions", "ping_kernel", "ping"})
-
-
 def make_client_app(redis_url: str) -> Celery:
     """A Celery app for managers: json only, results from the agents' backend, no tasks of its own."""
     app = Celery("agent-client", broker=redis_url, backend=redis_url, set_as_current=False)
-    app.conf.update(
-        task_serializer="json", result_serializer="json", accept_content=["json"],
-        result_accept_content=["json"], task_send_sent_event=True, result_extended=True,
-        broker_connection_retry_on_startup=True,
-    )
+    app.conf.update(JSON_ONLY, task_send_sent_event=True, result_extended=True,
+                    broker_connection_retry_on_startup=True)
     return app
 
 
@@ -44,7 +39,7 @@ class AgentClient:
     def __init__(self, agent_id: str, redis_url: str, *, app: Celery | None = None,
                  expires: float = 600.0, default_timeout: float = 60.0) -> None:
         self.agent_id = agent_id
-        self.queue = f"agent.{agent_id}"
+        self.queue = queue_name(agent_id)
         self.app = app or make_client_app(redis_url)
         self.expires = expires
         self.default_timeout = default_timeout
@@ -61,7 +56,7 @@ class AgentClient:
         now = time.monotonic()
         if now < self._alive_until:
             return
-        if not liveness.is_alive(self._redis, self.agent_id):
+        if not self._redis.exists(liveness_key(self.agent_id)):
             raise AgentUnavailable(f"no live worker for agent {self.agent_id!r} (queue {self.queue}); "
                                    "is `agent-worker` running on that host?")
         self._alive_until = now + LIVENESS_CACHE_S
@@ -82,7 +77,7 @@ class AgentClient:
         removed from the backend once read: it can be large and is of no use to anyone else."""
         result = self.send(operation, **kwargs)
         value = result.get(timeout=wait or self.default_timeout, propagate=True)
-        if operation in READ_RESULTS:
+        if operations.operation(operation).reads_only:
             result.forget()
         return value
 

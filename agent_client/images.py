@@ -3,16 +3,14 @@ before it is sent, and following a pull's progress events."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from typing import Any
 
-import redis
 from celery.result import AsyncResult
 
-from tasks.client import AgentClient
-from tasks.contract import PushImageReq
-from worker.events.consumer import ReceivedEvent, parse_entry
+from agent_client.client import AgentClient
+from agent_client.events import ReceivedEvent, StreamCursor
+from contract.images import PushImageReq
 
 PULL_END_EVENTS = frozenset({"image_pull_finished", "image_pull_failed"})
 
@@ -32,19 +30,12 @@ def check_and_pull(client: AgentClient, image_configs: dict[str, Any], timeout: 
     return dict(client.send("check_and_pull", image_configs=image_configs).get(timeout=timeout))
 
 
-def pull_events(r: redis.Redis, stream: str, agent_id: str, image: str, since: str,
-                deadline: float) -> Iterator[ReceivedEvent]:
-    """This agent's image_pull_* events for `image` after stream entry `since`, until the pull's
-    finished/failed event or `deadline` (time.monotonic)."""
-    last = since
-    while time.monotonic() < deadline:
-        reply: Any = r.xread({stream: last}, block=500, count=100)
-        for _, entries in reply or []:
-            for entry_id, fields in entries:
-                last = entry_id
-                event = parse_entry(entry_id, fields)
-                if event.source != agent_id or event.payload.get("image") != image:
-                    continue
-                yield event
-                if event.name in PULL_END_EVENTS:
-                    return
+def pull_events(cursor: StreamCursor, agent_id: str, image: str, deadline: float) -> Iterator[ReceivedEvent]:
+    """This agent's image_pull_* events for `image` after the cursor, until the pull's finished or
+    failed event or `deadline` (time.monotonic)."""
+    for event in cursor.follow(deadline):
+        if event.source != agent_id or event.payload.get("image") != image:
+            continue
+        yield event
+        if event.name in PULL_END_EVENTS:
+            return

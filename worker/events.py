@@ -7,7 +7,7 @@ import logging
 
 import redis
 
-from worker.events.models import AgentEvent
+from contract.events import AgentEvent
 
 log = logging.getLogger(__name__)
 

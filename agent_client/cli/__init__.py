@@ -1,0 +1,1 @@
+"""`agentctl`: drive one host's agent from a shell."""
