@@ -50,7 +50,7 @@ def in_process_worker() -> Iterator[Any]:
 def like_container(d: Any, var: Path, timeout: float = 60.0) -> tuple[str, float]:
     """A container like a kernel's (same image, mounts, limits, security options, a published port),
     started with `docker run -d` until its runner answers `status`; its id and the seconds it took."""
-    from worker.kernels.pipeline import RUNNER_DIR
+    from worker.runner_files import SOURCE_DIR as RUNNER_DIR
     from worker.runner_client import RunnerClient, RunnerUnavailable
 
     root = Path(tempfile.mkdtemp(prefix="floor-", dir=var))

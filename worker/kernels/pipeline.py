@@ -8,17 +8,16 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import docker
 
-import runner
 from contract.kernels import DotfileSpec, SSHKeypair
 from worker.config import AgentSettings
 from worker.images.pull import Puller
 from worker.resources.allocator import Allocator, PortPool
 from worker.resources.slots import parse_slots
+from worker.runner_files import install_runner
 from worker.stages.base import Stage
 from worker.stages.cmdarg import CmdArgProvisioner, CmdArgSpec
 from worker.stages.config_files import (
@@ -59,7 +58,6 @@ from worker.stages.scratch import ScratchProvisioner, ScratchSpec
 from worker.stages.ssh import ClusterSSHProvisioner, ClusterSSHSpec, ContainerSSHProvisioner, ContainerSSHSpec
 from worker.state.kernels import KernelRecord, KernelRegistry
 
-RUNNER_DIR = Path(runner.__file__).resolve().parent
 AnyStage = Stage[Any, Any]
 
 
@@ -106,6 +104,7 @@ def build_pipeline(settings: AgentSettings, client: docker.DockerClient, registr
                    allocator: Allocator, ports: PortPool, puller: Puller) -> Pipeline:
     """Every stage of the spec's order with its spec built from the context and this host's settings."""
     mock_files = {d.device_id: d.path for d in settings.mock_devices}
+    runner_dir = install_runner(settings.var_dir)
 
     def set_image(ctx: KernelContext, res: ImageInfo) -> None:
         ctx.image_id, ctx.image_labels = res.id, res.labels
@@ -146,7 +145,7 @@ def build_pipeline(settings: AgentSettings, client: docker.DockerClient, registr
             d: mock_files[d] for d in AllocatedResources.model_validate(ctx.resources["resource"]).mock_devices}),
             _mounts),
         Stage(KernelRunnerMountProvisioner(),
-              lambda ctx: KernelRunnerMountSpec(RUNNER_DIR, ctx.ipc_dir, ctx.uid, ctx.gid), _mounts),
+              lambda ctx: KernelRunnerMountSpec(runner_dir, ctx.ipc_dir, ctx.uid, ctx.gid), _mounts),
         Stage(ServicePortsProvisioner(ports), lambda ctx: ServicePortsSpec(
             ctx.kernel_id, ctx.image_labels.get(SERVICE_PORTS_LABEL, ""), ctx.kernel_config.preopen_ports,
             ctx.kernel_config.cluster_role in ("main", "master")),
