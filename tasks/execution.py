@@ -12,10 +12,11 @@ from contract.execution import (
     StartServiceReq,
     TriggerBatchExecutionReq,
 )
-from contract.kernels import KernelReq
+from contract.kernels import KernelReq, LifecycleReason
 from tasks.agent_task import agent_task
+from tasks.lifecycle import destroy_kernel
 from worker import batch_execution, execution, service_apps
-from worker.host import host
+from worker.runtime import host
 
 
 # The hot path: no STARTED state write, no Celery task events (execution_started/finished say the
@@ -23,7 +24,12 @@ from worker.host import host
 @agent_task(ops.EXECUTE, track_started=False, send_events=False, acks_late=False)
 def execute(req: ExecuteReq) -> dict[str, Any]:
     """Start, continue or feed input to a run; returns the output gathered within flush_timeout."""
-    return execution.execute(host(), req)
+    return execution.execute(host(), req, _destroy_later)
+
+
+def _destroy_later(kernel_id: str, session_id: str, reason: LifecycleReason) -> None:
+    """A destroy_kernel task on this host's queue (the app's default queue)."""
+    destroy_kernel.apply_async(kwargs={"kernel_id": kernel_id, "session_id": session_id, "reason": reason.value})
 
 
 @agent_task(ops.INTERRUPT_KERNEL)

@@ -6,7 +6,7 @@ from contract import operations as ops
 from contract.files import AcceptFileReq, FilePathReq, ListFilesResp
 from tasks.agent_task import agent_task
 from worker.files import archive, listing, upload
-from worker.host import host
+from worker.runtime import host
 
 
 @agent_task(ops.ACCEPT_FILE)

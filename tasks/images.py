@@ -23,12 +23,12 @@ from contract.images import (
 from contract.redaction import redacted_repr
 from tasks.agent_task import agent_task, redact_current_request
 from worker.app import app
-from worker.host import host
 from worker.images import commit as commits
 from worker.images.pull import Puller
 from worker.images.purge import purge_images as purge
 from worker.images.push import push_image as push
 from worker.images.shared_pulls import SharedPulls
+from worker.runtime import host
 
 
 def _shared_pulls() -> SharedPulls:

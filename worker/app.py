@@ -37,6 +37,7 @@ app.conf.task_default_queue = _settings.queue
 app.conf.task_default_exchange = _settings.queue
 app.conf.task_default_routing_key = _settings.queue
 
-from worker.bootstep import AgentStep  # noqa: E402  (the step needs `app` to exist)
+from worker.bootsteps import STEPS  # noqa: E402  (the steps use the app's modules)
 
-app.steps["worker"].add(AgentStep)
+for step in STEPS:
+    app.steps["worker"].add(step)

@@ -54,6 +54,7 @@ class AgentSettings(BaseSettings):
     port_range: tuple[int, int] = (30000, 31000)
     bind_host: str = "127.0.0.1"
     kernel_creation_concurrency: int = Field(default=4, ge=1, le=32)
+    stage_parallelism: int = Field(default=4, ge=1, le=32)
     runner_handshake_timeout: float = Field(default=30.0, gt=0)
     docker_timeout: float = Field(default=60.0, gt=0)
     restart_timeout: float = Field(default=60.0, gt=0)

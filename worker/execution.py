@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from typing import Any
 
 import docker.errors
@@ -61,24 +62,20 @@ def explain_unreachable(h: Host, record: KernelRecord, err: Exception) -> Except
         return err
     exit_code = int(state.get("ExitCode", -1)) if state else -1
     # the kernel is cleaned and announced once, here or by the Docker events watcher, whichever is first
-    clean_dead_kernel(h.kernels, record.kernel_id, exit_code,
+    clean_dead_kernel(h, record.kernel_id, exit_code,
                       LifecycleReason.SELF_TERMINATED if state else LifecycleReason.CONTAINER_NOT_FOUND,
                       container_id=record.container_id)
     what = "is gone" if state is None else f"has exited with code {exit_code}"
     return KernelUnavailable(f"kernel {record.kernel_id} cannot run code: its container {what}")
 
 
-def request_destroy(h: Host, record: KernelRecord, reason: LifecycleReason) -> None:
-    """Ask this host's lifecycle code to destroy the kernel (the `agent.destroy_kernel` task)."""
-    from worker.app import app
-
-    app.send_task("agent.destroy_kernel", queue=h.settings.queue, routing_key=h.settings.queue,
-                  kwargs={"kernel_id": record.kernel_id, "session_id": record.session_id,
-                          "reason": reason.value})
+# Asks for a kernel to be destroyed later, off this thread (kernel id, session id, reason).
+DestroyLater = Callable[[str, str, LifecycleReason], None]
 
 
-def execute(h: Host, req: ExecuteReq) -> dict[str, Any]:
-    """One step of a run: start (query/batch), feed input, or continue; returns the runner's result."""
+def execute(h: Host, req: ExecuteReq, destroy_later: DestroyLater) -> dict[str, Any]:
+    """One step of a run: start (query/batch), feed input, or continue; returns the runner's result.
+    A run past its exec timeout gets its kernel destroyed (through `destroy_later`)."""
     check_code_size(h, req.code)
     record = runnable_kernel(h, req.kernel_id)
     session_id = req.session_id
@@ -96,7 +93,7 @@ def execute(h: Host, req: ExecuteReq) -> dict[str, Any]:
         h.events.produce(ExecutionFinished(session_id=session_id))
     elif status == "exec-timeout":
         h.events.produce(ExecutionTimeout(session_id=session_id))
-        request_destroy(h, record, LifecycleReason.EXEC_TIMEOUT)
+        destroy_later(record.kernel_id, record.session_id, LifecycleReason.EXEC_TIMEOUT)
     reply["files"] = []  # kept for API backward-compatibility
     return reply
 

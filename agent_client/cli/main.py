@@ -16,6 +16,7 @@ from agent_client.cli.files import add_file_commands
 from agent_client.cli.images import add_image_commands
 from agent_client.cli.kernels import add_kernel_create_command
 from agent_client.cli.lifecycle import add_lifecycle_commands
+from agent_client.cli.pipeline import add_pipeline_commands
 from agent_client.client import AgentClient
 from agent_client.events import StreamCursor, parse_entries
 from agent_client.settings import load_client_settings
@@ -90,6 +91,7 @@ def build_parser() -> argparse.ArgumentParser:
     tail.add_argument("-n", "--count", type=int, default=20)
     tail.set_defaults(handler=cmd_events_tail)
     add_image_commands(sub)
+    add_pipeline_commands(sub)
     return p
 
 

@@ -14,16 +14,18 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import docker
 from docker.errors import DockerException, NotFound
 
 from contract.kernels import LifecycleReason
 from worker.kernels.destroy import clean_dead_kernel
-from worker.kernels.services import KernelServices
 from worker.stages.container import KERNEL_ID_LABEL, OWNER_LABEL
 from worker.state.kernels import KernelState
+
+if TYPE_CHECKING:
+    from worker.host import Host
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +36,7 @@ RECONNECT_DELAY = 1.0
 class DockerEventWatcher:
     """Watches `die` and `oom` events of containers labelled with `agent_id` as their owner."""
 
-    def __init__(self, agent_id: str, services: Callable[[], KernelServices],
+    def __init__(self, agent_id: str, services: Callable[[], Host],
                  docker_client: Callable[[], docker.DockerClient] = docker.DockerClient.from_env) -> None:
         self._agent_id = agent_id
         self._services = services

@@ -5,14 +5,20 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
 from contract.errors import KernelCreationFailed
 from contract.kernels import DotfileSpec
-from worker.stages.base import Provisioner
+from worker.pipeline.context import KernelContext
+from worker.pipeline.stage import Stage
+from worker.stages.environ import EnvironStage
 from worker.stages.fs import chown_paths_if_root, ensure_directory_exists, write_file_with_permissions
+from worker.stages.mounts import all_mounts
+from worker.stages.resource import ResourceStage
+
+SpecT = TypeVar("SpecT")
 
 
 class WrittenFiles(BaseModel):
@@ -21,7 +27,9 @@ class WrittenFiles(BaseModel):
     paths: list[Path] = []
 
 
-class _FileWriter(Provisioner[Any, WrittenFiles]):
+class FileWriter(Stage[SpecT, WrittenFiles]):
+    """A stage whose resource is the files it wrote."""
+
     resource_type = WrittenFiles
 
     def teardown(self, resource: WrittenFiles) -> None:
@@ -37,10 +45,15 @@ class BootstrapSpec:
     gid: int
 
 
-class BootstrapProvisioner(_FileWriter):
+class BootstrapStage(FileWriter[BootstrapSpec]):
     """bootstrap.sh in /home/work, run by the runner before it answers the handshake."""
 
     name = "bootstrap"
+    requires = ("scratch",)
+    provides = ("bootstrap_script",)
+
+    def spec(self, ctx: KernelContext) -> BootstrapSpec:
+        return BootstrapSpec(ctx.work_dir, ctx.kernel_config.bootstrap_script, ctx.uid, ctx.gid)
 
     def setup(self, spec: BootstrapSpec) -> WrittenFiles:
         if not spec.script:
@@ -60,10 +73,29 @@ def format_resource_txt(lines: dict[str, str]) -> str:
     return "".join(f"{k}={v}\n" for k, v in lines.items())
 
 
-class ConfigFileProvisioner(_FileWriter):
+def resource_lines(ctx: KernelContext) -> dict[str, str]:
+    """resource.txt's lines: the allocation and the mounts, as Backend.AI's kernels read them."""
+    alloc = ctx.output(ResourceStage)
+    lines = {
+        "SLOTS": json.dumps(alloc.resource_spec()["slots"], sort_keys=True),
+        "CPU_SHARES": ",".join(f"{c}:1" for c in alloc.cores),
+        "MEM_SHARES": f"root:{alloc.mem}",
+        "MOUNTS": ",".join(f"{m.source}:{m.target}:{'ro' if m.read_only else 'rw'}" for m in all_mounts(ctx)),
+    }
+    if alloc.mock_devices:
+        lines["MOCK.DEVICE_SHARES"] = ",".join(f"{d}:1" for d in alloc.mock_devices)
+    return lines
+
+
+class ConfigFileStage(FileWriter[ConfigFileSpec]):
     """environ.txt and resource.txt (and their *_base.txt copies) in /home/config."""
 
     name = "config_file"
+    requires = ("scratch", "environ", "allocation", "mounts")
+    provides = ("config_files",)
+
+    def spec(self, ctx: KernelContext) -> ConfigFileSpec:
+        return ConfigFileSpec(ctx.config_dir, ctx.output(EnvironStage).environ, resource_lines(ctx))
 
     def setup(self, spec: ConfigFileSpec) -> WrittenFiles:
         environ = "".join(f"{k}={v}\n" for k, v in sorted(spec.environ.items()))
@@ -81,8 +113,13 @@ class CredentialsSpec:
     docker_credentials: dict[str, Any] | None
 
 
-class CredentialsProvisioner(_FileWriter):
+class CredentialsStage(FileWriter[CredentialsSpec]):
     name = "credentials"
+    requires = ("scratch",)
+    provides = ("config_files",)
+
+    def spec(self, ctx: KernelContext) -> CredentialsSpec:
+        return CredentialsSpec(ctx.config_dir, ctx.internal_data.get("docker_credentials"))
 
     def setup(self, spec: CredentialsSpec) -> WrittenFiles:
         if not spec.docker_credentials:
@@ -113,10 +150,17 @@ def dotfile_target(work_dir: Path, path: str) -> Path:
     return work_dir.joinpath(*p.parts)
 
 
-class DotfilesProvisioner(_FileWriter):
-    """The user's dotfiles from internal_data, confined to /home/work."""
+class DotfilesStage(FileWriter[DotfilesSpec]):
+    """The user's dotfiles from internal_data, confined to /home/work (after the SSH keys and the
+    bootstrap script, which a dotfile may replace)."""
 
     name = "dotfiles"
+    requires = ("scratch", "ssh_keys", "bootstrap_script")
+    provides = ("dotfiles",)
+
+    def spec(self, ctx: KernelContext) -> DotfilesSpec:
+        dotfiles = [DotfileSpec.model_validate(d) for d in ctx.internal_data.get("dotfiles", [])]
+        return DotfilesSpec(ctx.work_dir, dotfiles, ctx.uid, ctx.gid)
 
     def setup(self, spec: DotfilesSpec) -> WrittenFiles:
         written: list[Path] = []

@@ -6,7 +6,9 @@ from dataclasses import dataclass, field
 
 from pydantic import BaseModel
 
-from worker.stages.base import Provisioner
+from worker.pipeline.context import KernelContext
+from worker.pipeline.stage import Stage
+from worker.stages.resource import ResourceStage
 
 
 @dataclass(frozen=True)
@@ -27,12 +29,23 @@ class EnvironSpec:
 
 
 class Environ(BaseModel):
-    environ: dict[str, str]
+    environ: dict[str, str] = {}
 
 
-class EnvironProvisioner(Provisioner[EnvironSpec, Environ]):
+class EnvironStage(Stage[EnvironSpec, Environ]):
     name = "environ"
     resource_type = Environ
+    requires = ("allocation",)
+    provides = ("environ",)
+
+    def spec(self, ctx: KernelContext) -> EnvironSpec:
+        c = ctx.kernel_config
+        alloc = ctx.output(ResourceStage)
+        return EnvironSpec(
+            user_environ=c.environ, kernel_id=ctx.kernel_id, session_id=ctx.session_id, uid=ctx.uid, gid=ctx.gid,
+            supplementary_gids=ctx.supplementary_gids, cluster_role=c.cluster_role, cluster_idx=c.cluster_idx,
+            cluster_hostname=c.cluster_hostname, cluster_size=ctx.cluster_info.size, cores=len(alloc.cores),
+            mock_devices=alloc.mock_devices, persistent_paths=[m.kernel_path for m in c.mounts])
 
     def setup(self, spec: EnvironSpec) -> Environ:
         env = dict(spec.user_environ)

@@ -8,8 +8,10 @@ from pydantic import BaseModel
 
 from contract.errors import KernelCreationFailed
 from contract.kernels import ServicePort
+from worker.pipeline.context import KernelContext
+from worker.pipeline.stage import Stage
 from worker.resources.allocator import PortPool
-from worker.stages.base import Provisioner
+from worker.stages.image import ImagePullStage
 
 SERVICE_PORTS_LABEL = "ai.backend.service-ports"
 RESERVED_PORTS = frozenset({2000, 2001})
@@ -40,12 +42,19 @@ class ServicePorts(BaseModel):
     ports: list[ServicePort] = []
 
 
-class ServicePortsProvisioner(Provisioner[ServicePortsSpec, ServicePorts]):
+class ServicePortsStage(Stage[ServicePortsSpec, ServicePorts]):
     name = "service_ports"
     resource_type = ServicePorts
+    requires = ("image",)
+    provides = ("service_ports",)
 
     def __init__(self, pool: PortPool) -> None:
         self._pool = pool
+
+    def spec(self, ctx: KernelContext) -> ServicePortsSpec:
+        c = ctx.kernel_config
+        return ServicePortsSpec(ctx.kernel_id, ctx.output(ImagePullStage).labels.get(SERVICE_PORTS_LABEL, ""),
+                                c.preopen_ports, c.cluster_role in ("main", "master"))
 
     def setup(self, spec: ServicePortsSpec) -> ServicePorts:
         wanted = parse_service_ports(spec.image_label) if spec.is_main else []
@@ -64,3 +73,6 @@ class ServicePortsProvisioner(Provisioner[ServicePortsSpec, ServicePorts]):
     def teardown(self, resource: ServicePorts) -> None:
         if resource.kernel_id:
             self._pool.release(resource.kernel_id)
+
+    def leftover(self, ctx: KernelContext) -> ServicePorts:
+        return ServicePorts(kernel_id=ctx.kernel_id)  # host ports are keyed by kernel id

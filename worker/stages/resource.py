@@ -6,9 +6,10 @@ from dataclasses import dataclass
 
 from pydantic import BaseModel
 
+from worker.pipeline.context import KernelContext
+from worker.pipeline.stage import Stage
 from worker.resources.allocator import Allocator
-from worker.resources.slots import SlotRequest
-from worker.stages.base import Provisioner
+from worker.resources.slots import SlotRequest, parse_slots
 
 
 @dataclass(frozen=True)
@@ -29,12 +30,16 @@ class AllocatedResources(BaseModel):
                 "cpu_set": self.cores, "mem": self.mem, "mock_devices": self.mock_devices}
 
 
-class ResourceProvisioner(Provisioner[ResourceSpec, AllocatedResources]):
+class ResourceStage(Stage[ResourceSpec, AllocatedResources]):
     name = "resource"
     resource_type = AllocatedResources
+    provides = ("allocation",)
 
     def __init__(self, allocator: Allocator) -> None:
         self._allocator = allocator
+
+    def spec(self, ctx: KernelContext) -> ResourceSpec:
+        return ResourceSpec(ctx.kernel_id, parse_slots(ctx.kernel_config.resource_slots))
 
     def setup(self, spec: ResourceSpec) -> AllocatedResources:
         a = self._allocator.allocate(spec.kernel_id, spec.request)
@@ -43,3 +48,6 @@ class ResourceProvisioner(Provisioner[ResourceSpec, AllocatedResources]):
     def teardown(self, resource: AllocatedResources) -> None:
         if resource.kernel_id:
             self._allocator.release(resource.kernel_id)
+
+    def leftover(self, ctx: KernelContext) -> AllocatedResources:
+        return AllocatedResources(kernel_id=ctx.kernel_id)  # allocations are keyed by kernel id

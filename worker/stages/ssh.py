@@ -10,8 +10,9 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from contract.kernels import SSHKeypair
-from worker.stages.base import Provisioner
-from worker.stages.config_files import WrittenFiles, _FileWriter
+from worker.pipeline.context import KernelContext
+from worker.pipeline.stage import Stage
+from worker.stages.config_files import FileWriter, WrittenFiles
 from worker.stages.fs import ensure_directory_exists, write_file_with_permissions
 
 
@@ -28,11 +29,17 @@ class ClusterSSHFiles(BaseModel):
     ssh_dir: Path | None = None
 
 
-class ClusterSSHProvisioner(Provisioner[ClusterSSHSpec, ClusterSSHFiles]):
+class ClusterSSHStage(Stage[ClusterSSHSpec, ClusterSSHFiles]):
     """config/ssh/id_cluster(.pub) and port-mapping.json, for ssh between a session's kernels."""
 
     name = "ssh"
     resource_type = ClusterSSHFiles
+    requires = ("scratch",)
+    provides = ("config_files",)
+
+    def spec(self, ctx: KernelContext) -> ClusterSSHSpec:
+        info = ctx.cluster_info
+        return ClusterSSHSpec(ctx.config_dir, info.ssh_keypair, info.cluster_ssh_port_mapping, ctx.uid, ctx.gid)
 
     def setup(self, spec: ClusterSSHSpec) -> ClusterSSHFiles:
         if spec.keypair is None:
@@ -57,10 +64,16 @@ class ContainerSSHSpec:
     gid: int
 
 
-class ContainerSSHProvisioner(_FileWriter):
+class ContainerSSHStage(FileWriter[ContainerSSHSpec]):
     """/home/work/.ssh/authorized_keys and id_rsa from internal_data.ssh_keypair."""
 
     name = "container_ssh"
+    requires = ("scratch",)
+    provides = ("ssh_keys",)
+
+    def spec(self, ctx: KernelContext) -> ContainerSSHSpec:
+        raw = ctx.internal_data.get("ssh_keypair")
+        return ContainerSSHSpec(ctx.work_dir, SSHKeypair.model_validate(raw) if raw else None, ctx.uid, ctx.gid)
 
     def setup(self, spec: ContainerSSHSpec) -> WrittenFiles:
         if spec.keypair is None:

@@ -14,7 +14,7 @@ import pytest
 from agent_client.client import AgentClient
 from tests.integration.conftest import EventLog, kernel_config
 from tests.support.host_state import assert_host_clean
-from worker.host import host
+from worker.runtime import host
 
 
 def new_ids(n: int = 1) -> tuple[str, list[str]]:
@@ -180,12 +180,12 @@ def test_an_image_without_python_fails_to_start_at_once_and_leaves_nothing(
 def test_a_stage_failing_half_way_tears_down_what_was_set_up(
         client: AgentClient, kernel_image: str, docker_client: docker.DockerClient, events: EventLog,
         monkeypatch: pytest.MonkeyPatch) -> None:
-    from worker.stages.config_files import DotfilesProvisioner
+    from worker.stages.config_files import DotfilesStage
 
     def broken(self: object, spec: object) -> None:
         raise OSError("disk on fire (injected)")
 
-    monkeypatch.setattr(DotfilesProvisioner, "setup", broken)
+    monkeypatch.setattr(DotfilesStage, "setup", broken)
     session_id, (kernel_id,) = new_ids()
     with pytest.raises(RuntimeError, match="disk on fire"):
         create(client, session_id, [kernel_id], [kernel_config(kernel_image)])
@@ -239,13 +239,13 @@ def test_a_malformed_kernel_id_is_refused(client: AgentClient, kernel_image: str
 def test_a_kernel_destroyed_while_being_created_is_not_brought_back(
         client: AgentClient, kernel_image: str, docker_client: docker.DockerClient, events: EventLog,
         monkeypatch: pytest.MonkeyPatch) -> None:
-    from worker.stages.config_files import DotfilesProvisioner, WrittenFiles
+    from worker.stages.config_files import DotfilesStage, WrittenFiles
 
     def destroyed_meanwhile(self: object, spec: object) -> WrittenFiles:
         host().registry.remove(kernel_id)  # what a destroy winning the race leaves
         return WrittenFiles()
 
-    monkeypatch.setattr(DotfilesProvisioner, "setup", destroyed_meanwhile)
+    monkeypatch.setattr(DotfilesStage, "setup", destroyed_meanwhile)
     session_id, (kernel_id,) = new_ids()
     with pytest.raises(RuntimeError, match="destroyed while it was being created"):
         create(client, session_id, [kernel_id], [kernel_config(kernel_image)])

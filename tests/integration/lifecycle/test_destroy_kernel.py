@@ -14,14 +14,14 @@ from agent_client.client import AgentClient
 from tests.integration.conftest import kernel_config
 from tests.support.host_state import assert_host_clean
 from tests.support.lifecycle import create_many, terminated_events
-from worker.host import host
 from worker.kernels.locks import held_count
+from worker.runtime import host
 
 
 def test_destroy_stops_the_container_and_releases_everything_with_one_event(
         client: AgentClient, kernel: Any, docker_client: docker.DockerClient, events: Any) -> None:
-    svc = host().kernels
-    assert svc.allocator.of(kernel.kernel_id) is not None and kernel.kernel_id in svc.ports.kernels()
+    h = host()
+    assert h.allocator.of(kernel.kernel_id) is not None and kernel.kernel_id in h.ports.kernels()
     started = time.monotonic()
     client.call("destroy_kernel", kernel_id=kernel.kernel_id, session_id=kernel.session_id,
                 reason="idle-timeout")

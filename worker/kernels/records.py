@@ -1,0 +1,66 @@
+"""A kernel's registry record and creation result, made from its creation context; and the step
+both creation and restart end with: the kernel is RUNNING and kernel_started says so."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from contract.events import KernelStarted
+from contract.kernels import KernelCreationResult
+from worker.config import AgentSettings
+from worker.pipeline.context import KernelContext
+from worker.stages.container import ContainerCreationStage
+from worker.stages.ports import ServicePortsStage
+from worker.stages.resource import ResourceStage
+from worker.state.kernels import KernelRecord, KernelRegistry, KernelState
+
+if TYPE_CHECKING:
+    from worker.host import Host
+
+
+def record_of(ctx: KernelContext, state: KernelState = KernelState.PREPARING) -> KernelRecord:
+    """The registry record for a kernel in creation (its context saved with it)."""
+    container = ctx.find_output(ContainerCreationStage)
+    ports = ctx.find_output(ServicePortsStage)
+    return KernelRecord(
+        kernel_id=ctx.kernel_id, session_id=ctx.session_id, state=state, scratch_dir=ctx.scratch_dir,
+        ipc_dir=ctx.ipc_dir, uid=ctx.uid, gid=ctx.gid, image=ctx.kernel_config.image.canonical,
+        container_id=container.container_id if container else None,
+        cluster_hostname=ctx.kernel_config.cluster_hostname,
+        service_ports=[p.model_dump() for p in ports.ports] if ports else [], config=ctx.model_dump(mode="json"),
+    )
+
+
+def save_record(registry: KernelRegistry) -> Callable[[KernelContext], None]:
+    """Save a kernel's context in its record (KernelGone if a destroy removed the record meanwhile)."""
+
+    def save(ctx: KernelContext) -> None:
+        registry.update(record_of(ctx))
+
+    return save
+
+
+def creation_result(settings: AgentSettings, ctx: KernelContext) -> KernelCreationResult:
+    devices = {d.device_id: d for d in settings.mock_devices}
+    alloc = ctx.output(ResourceStage)
+    mock = [{"device_id": d, "model_name": devices[d].model_name, "data": {"mem": devices[d].memory_size}}
+            for d in alloc.mock_devices]
+    return KernelCreationResult(
+        id=ctx.kernel_id, kernel_host=settings.bind_host,
+        container_id=ctx.output(ContainerCreationStage).container_id or "",
+        service_ports=ctx.output(ServicePortsStage).ports, resource_spec=alloc.resource_spec(),
+        attached_devices={"mock": mock} if mock else {}, agent_addr=settings.queue,
+        scaling_group=settings.scaling_group, stage_timings=dict(ctx.timings),
+    )
+
+
+def mark_running(h: Host, ctx: KernelContext) -> KernelCreationResult:
+    """The kernel is RUNNING with its creation info saved, and kernel_started says so."""
+    result = creation_result(h.settings, ctx)
+    rec = record_of(ctx, KernelState.RUNNING)
+    rec.creation_info = result.model_dump(mode="json")
+    h.registry.update(rec)
+    h.events.produce(KernelStarted(kernel_id=ctx.kernel_id, session_id=ctx.session_id,
+                                   creation_info=rec.creation_info))
+    return result

@@ -1,0 +1,67 @@
+"""The composition root: `connect(settings)` builds this host's `Host`, and `host()` is this
+process's one (made on first use from the environment and agent.toml)."""
+
+from __future__ import annotations
+
+import threading
+
+import docker
+import redis
+
+from worker.config import AgentSettings, load_settings
+from worker.events import EventProducer
+from worker.host import Host
+from worker.images.pull import Puller
+from worker.kernels.create import pull_decided
+from worker.kernels.records import save_record
+from worker.pipeline.plugins import with_plugins
+from worker.resources.allocator import Allocator, HostCapacity, PortPool
+from worker.runner_files import install_runner
+from worker.stages.builtin import builtin_stages
+from worker.state.creation_slots import CreationSlots
+from worker.state.db import StateDB
+from worker.state.kernels import KernelRegistry
+
+
+def connect(settings: AgentSettings) -> Host:
+    """This host's clients, state and pipeline (Docker and Redis connect on first use)."""
+    # The threads pool shares the Docker client: size its connection pool to the pool's concurrency.
+    client = docker.DockerClient.from_env(timeout=int(settings.docker_timeout),
+                                          max_pool_size=settings.concurrency + 4)
+    r = redis.Redis.from_url(settings.redis_url, socket_timeout=10, health_check_interval=30)
+    events = EventProducer(r, settings.id, settings.events_stream, settings.events_maxlen)
+    db = StateDB(settings.var_dir.resolve() / "agent.db")
+    registry = KernelRegistry(db)
+    capacity = HostCapacity.detect(settings.reserved_cpu, settings.reserved_mem,
+                                   tuple(d.device_id for d in settings.mock_devices))
+    allocator = Allocator(db, capacity)
+    ports = PortPool(db, *settings.port_range, bind_host=settings.bind_host)
+    puller = Puller(client, events, settings.id, settings.image_pull_timeout)
+    stages = builtin_stages(settings, client, allocator, ports, puller, install_runner(settings.var_dir),
+                            save_record(registry), pull_decided(events))
+    pipeline, plugins = with_plugins(stages)
+    return Host(settings, client, r, events, db, registry, allocator, ports,
+                CreationSlots(db, settings.kernel_creation_concurrency), pipeline, plugins)
+
+
+_current: Host | None = None
+_current_lock = threading.Lock()
+
+
+def host() -> Host:
+    """This process's Host, made on first use."""
+    global _current
+    if _current is None:
+        with _current_lock:
+            if _current is None:
+                _current = connect(load_settings())
+    return _current
+
+
+def close_host() -> None:
+    """Close this process's Host (the worker's shutdown); the next `host()` makes a new one."""
+    global _current
+    with _current_lock:
+        if _current is not None:
+            _current.close()
+            _current = None
