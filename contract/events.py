@@ -55,6 +55,14 @@ class KernelCreating(KernelEvent):
     name = "kernel_creating"
 
 
+class KernelStage(KernelEvent):
+    """One creation stage finished (progress of a creation, for managers and `agentctl kernel create`)."""
+
+    name = "kernel_stage"
+    stage: str
+    seconds: float
+
+
 class KernelStarted(KernelEvent):
     name = "kernel_started"
     creation_info: dict[str, Any]

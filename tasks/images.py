@@ -64,7 +64,8 @@ def pull_image(req: PullImageReq) -> bool:
     h = host()
     task_id = pull_image.request.id
     try:
-        return Puller(h.docker, h.events, h.settings.id, h.settings.image_pull_timeout).run(req.config)
+        puller = Puller(h.docker, h.events, h.settings.id, h.settings.image_pull_timeout, h.metrics.pull_bytes.inc)
+        return puller.run(req.config)
     finally:
         if task_id:
             _shared_pulls().release(req.image, task_id)

@@ -3,6 +3,7 @@ one job, in a declared order (Celery's `requires`); Celery stops them in reverse
 
     HostStep        the Host (connections, state); on the way out: SIGTERM destroys the kernels,
                     agent_terminated, connections closed
+    MetricsStep     the Prometheus endpoint, when `metrics_port` is set
     RecoveryStep    what a previous run left: destroys and restarts it cut, half-made creations
     WatcherStep     the Docker events watcher (before the first reconcile pass: no death is missed)
     ReconcilerStep  one pass with no grace (re-attaches running kernels), then one every interval
@@ -29,6 +30,7 @@ from worker.kernels.reconcile import PeriodicReconciler
 from worker.kernels.recovery import recover_interrupted_creations
 from worker.kernels.resume import finish_interrupted_lifecycle, resume_kernels
 from worker.kernels.watcher import DockerEventWatcher
+from worker.metrics import MetricsServer
 from worker.runtime import close_host, host
 from worker.shutdown import shutdown_kernels
 
@@ -71,6 +73,27 @@ class HostStep(bootsteps.StartStopStep):  # type: ignore[misc]  # celery has no 
             h.events.produce(AgentTerminated(reason="shutdown"))
         finally:
             close_host()
+
+
+class MetricsStep(bootsteps.StartStopStep):  # type: ignore[misc]
+    """Serves the agent's Prometheus metrics on `metrics_port` (nothing when it is not set)."""
+
+    requires = (HostStep,)
+
+    def __init__(self, worker: Any, **kwargs: Any) -> None:
+        super().__init__(worker, **kwargs)
+        self._server: MetricsServer | None = None
+
+    def start(self, worker: Any) -> None:
+        s = host().settings
+        if s.metrics_port is not None:
+            self._server = MetricsServer(host().metrics, s.metrics_port, s.metrics_address)
+            log.info("metrics on http://%s:%d/metrics", s.metrics_address, self._server.port)
+
+    def stop(self, worker: Any) -> None:
+        if self._server is not None:
+            self._server.stop()
+            self._server = None
 
 
 class RecoveryStep(bootsteps.StartStopStep):  # type: ignore[misc]
@@ -185,4 +208,4 @@ class LivenessStep(bootsteps.StartStopStep):  # type: ignore[misc]
             log.exception("heartbeat failed")
 
 
-STEPS = (HostStep, RecoveryStep, WatcherStep, ReconcilerStep, LivenessStep)
+STEPS = (HostStep, MetricsStep, RecoveryStep, WatcherStep, ReconcilerStep, LivenessStep)

@@ -72,6 +72,9 @@ class AgentSettings(BaseSettings):
     max_upload_size: int = Field(default=1 << 20, gt=0)
     # [execution]
     max_code_size: int = Field(default=1 << 20, gt=0)
+    # [metrics]
+    metrics_port: int | None = Field(default=None, ge=1, le=65535)
+    metrics_address: str = "127.0.0.1"
 
     @field_validator("port_range")
     @classmethod

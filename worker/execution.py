@@ -9,9 +9,10 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Literal
 
 import docker.errors
+from pydantic import BaseModel, ValidationError
 
 from contract.errors import CodeTooLarge, KernelNotFound, KernelUnavailable
 from contract.events import (
@@ -30,6 +31,21 @@ from worker.state.kernels import KernelRecord, KernelState
 log = logging.getLogger(__name__)
 
 REPLY_MARGIN = 30.0  # seconds beyond flush_timeout to wait for the runner's reply
+
+
+class ExecuteReply(BaseModel):
+    """What a runner must answer to `execute` (anything else from the kernel is refused)."""
+
+    runId: str
+    status: Literal["continued", "waiting-input", "finished", "clean-finished", "build-finished", "exec-timeout"]
+    console: list[tuple[str, Any]]
+    exitCode: int | None = None
+    options: dict[str, Any] | None = None
+
+
+def runner_of(h: Host, record: KernelRecord) -> RunnerClient:
+    """The kernel's runner, through this host's connections, checked to be the process of its handshake."""
+    return RunnerClient(record.runner_socket, h.runners, record.runner_pid)
 
 
 def check_code_size(h: Host, text: str, what: str = "code") -> None:
@@ -80,14 +96,19 @@ def execute(h: Host, req: ExecuteReq, destroy_later: DestroyLater) -> dict[str, 
     record = runnable_kernel(h, req.kernel_id)
     session_id = req.session_id
     h.events.produce(ExecutionStarted(session_id=session_id))
-    runner = RunnerClient(record.runner_socket)
+    runner = runner_of(h, record)
+    started = time.perf_counter()
     try:
-        reply = runner.request("execute", timeout=req.flush_timeout + REPLY_MARGIN, run_id=req.run_id,
-                               mode=req.mode, code=req.code, opts=req.opts, flush_timeout=req.flush_timeout)
+        raw = runner.request("execute", timeout=req.flush_timeout + REPLY_MARGIN, run_id=req.run_id,
+                             mode=req.mode, code=req.code, opts=req.opts, flush_timeout=req.flush_timeout)
+        reply = ExecuteReply.model_validate(raw).model_dump()
     except RunnerUnavailable as e:
         h.events.produce(ExecutionCancelled(session_id=session_id))
         raise explain_unreachable(h, record, e) from None
-    reply.pop("ok", None)
+    except ValidationError:
+        h.events.produce(ExecutionCancelled(session_id=session_id))
+        raise KernelUnavailable(f"kernel {record.kernel_id}'s runner answered execute with a malformed reply") from None
+    h.metrics.execute_seconds.labels(req.mode).observe(time.perf_counter() - started)
     status = reply["status"]
     if status == "finished":
         h.events.produce(ExecutionFinished(session_id=session_id))
@@ -101,14 +122,14 @@ def execute(h: Host, req: ExecuteReq, destroy_later: DestroyLater) -> dict[str, 
 def cancel_run(h: Host, kernel_id: str) -> bool:
     """Kill the kernel's current run and drop its output; False when there was none."""
     record = runnable_kernel(h, kernel_id)
-    return bool(RunnerClient(record.runner_socket).request("cancel").get("cancelled"))
+    return bool(runner_of(h, record).request("cancel").get("cancelled"))
 
 
 def interrupt(h: Host, kernel_id: str) -> None:
     """KeyboardInterrupt in the running query code (SIGINT to a batch command); the kernel stays."""
     record = h.registry.get(kernel_id)
     try:
-        RunnerClient(record.runner_socket).request("interrupt")
+        runner_of(h, record).request("interrupt")
     except RunnerUnavailable as e:
         raise explain_unreachable(h, record, e) from None
 
@@ -118,7 +139,7 @@ def completions(h: Host, req: GetCompletionsReq) -> dict[str, Any]:
     check_code_size(h, req.text, "text")
     record = h.registry.get(req.kernel_id)
     try:
-        runner = RunnerClient(record.runner_socket)
+        runner = runner_of(h, record)
         reply = runner.request("complete", timeout=15.0, text=req.text, opts=req.opts)
     except RunnerUnavailable as e:
         log.warning("completion in kernel %s failed: %s", req.kernel_id, e)
@@ -134,7 +155,7 @@ def ping(h: Host, kernel_id: str) -> dict[str, float] | None:
         return None
     t0 = time.perf_counter()
     try:
-        reply = RunnerClient(record.runner_socket).request("status", timeout=5.0)
+        reply = runner_of(h, record).request("status", timeout=5.0)
     except RunnerUnavailable as e:
         log.info("ping_kernel: %s", e)
         return None

@@ -15,8 +15,10 @@ import redis
 from contract.pipeline import PluginInfo
 from worker.config import AgentSettings
 from worker.events import EventProducer
+from worker.metrics import AgentMetrics
 from worker.pipeline.graph import Pipeline
 from worker.resources.allocator import Allocator, PortPool
+from worker.runner_client import RunnerConnections
 from worker.state.creation_slots import CreationSlots
 from worker.state.db import StateDB
 from worker.state.kernels import KernelRegistry
@@ -35,8 +37,11 @@ class Host:
     slots: CreationSlots
     pipeline: Pipeline
     plugins: list[PluginInfo]  # stage plugins found at start, added or skipped
+    runners: RunnerConnections
+    metrics: AgentMetrics
 
     def close(self) -> None:
         """Close the connections this host holds."""
+        self.runners.close_all()
         self.docker.close()
         self.redis.close()

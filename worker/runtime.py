@@ -14,8 +14,10 @@ from worker.host import Host
 from worker.images.pull import Puller
 from worker.kernels.create import pull_decided
 from worker.kernels.records import save_record
+from worker.metrics import AgentMetrics
 from worker.pipeline.plugins import with_plugins
 from worker.resources.allocator import Allocator, HostCapacity, PortPool
+from worker.runner_client import RunnerConnections
 from worker.runner_files import install_runner
 from worker.stages.builtin import builtin_stages
 from worker.state.creation_slots import CreationSlots
@@ -36,12 +38,15 @@ def connect(settings: AgentSettings) -> Host:
                                    tuple(d.device_id for d in settings.mock_devices))
     allocator = Allocator(db, capacity)
     ports = PortPool(db, *settings.port_range, bind_host=settings.bind_host)
-    puller = Puller(client, events, settings.id, settings.image_pull_timeout)
-    stages = builtin_stages(settings, client, allocator, ports, puller, install_runner(settings.var_dir),
+    metrics = AgentMetrics()
+    metrics.count_live_kernels(lambda: len(registry.ids()))
+    runners = RunnerConnections(on_connect=metrics.runner_reconnects.inc)
+    puller = Puller(client, events, settings.id, settings.image_pull_timeout, on_bytes=metrics.pull_bytes.inc)
+    stages = builtin_stages(settings, client, allocator, ports, puller, runners, install_runner(settings.var_dir),
                             save_record(registry), pull_decided(events))
     pipeline, plugins = with_plugins(stages)
     return Host(settings, client, r, events, db, registry, allocator, ports,
-                CreationSlots(db, settings.kernel_creation_concurrency), pipeline, plugins)
+                CreationSlots(db, settings.kernel_creation_concurrency), pipeline, plugins, runners, metrics)
 
 
 _current: Host | None = None

@@ -47,6 +47,8 @@ def describe(event: ReceivedEvent) -> str | None:
     p = event.payload
     if event.name == "image_pull_progress":
         return "\r" + render_progress(p)
+    if event.name == "kernel_stage":
+        return f"\n{p['kernel_id'][:8]}    {p['stage']:<24} {p['seconds'] * 1000:8.1f} ms"
     step = KERNEL_STEPS.get(event.name)
     if step is None:
         return None

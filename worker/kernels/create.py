@@ -18,7 +18,14 @@ from typing import TYPE_CHECKING, TypeVar
 from pydantic import BaseModel
 
 from contract.errors import InvalidInput, KernelCreationFailed, KernelIdInUse, KernelStartFailed, ResourceExhausted
-from contract.events import DoAgentResourceCheck, KernelCreating, KernelPreparing, KernelPulling, KernelTerminated
+from contract.events import (
+    DoAgentResourceCheck,
+    KernelCreating,
+    KernelPreparing,
+    KernelPulling,
+    KernelStage,
+    KernelTerminated,
+)
 from contract.kernels import CreateKernelsReq, KernelCreationResult, LifecycleReason
 from worker.events import EventProducer
 from worker.kernels.records import mark_running, record_of
@@ -106,11 +113,16 @@ def _latest(h: Host, ctx: KernelContext) -> KernelContext:
     return KernelContext.model_validate(rec.config) if rec is not None and rec.config else ctx
 
 
-def _save(h: Host) -> Callable[[KernelContext, str, float], None]:
-    def save(ctx: KernelContext, stage: str, seconds: float) -> None:
-        h.registry.update(record_of(ctx))
+def _stage_done(h: Host) -> Callable[[KernelContext, str, float], None]:
+    """After each stage: the context saved, the stage's time in the metrics, and kernel_stage."""
 
-    return save
+    def done(ctx: KernelContext, stage: str, seconds: float) -> None:
+        h.registry.update(record_of(ctx))
+        h.metrics.stage_seconds.labels(stage).observe(seconds)
+        h.events.produce(KernelStage(kernel_id=ctx.kernel_id, session_id=ctx.session_id, stage=stage,
+                                     seconds=round(seconds, 4)))
+
+    return done
 
 
 def provision(h: Host, ctx: KernelContext) -> KernelContext:
@@ -119,7 +131,7 @@ def provision(h: Host, ctx: KernelContext) -> KernelContext:
         _refuse_taken(h, ctx.kernel_id, ctx.result_id)
         ctx = _latest(h, ctx)
     try:
-        run_step(h.pipeline, "provision", ctx, parallel=h.settings.stage_parallelism, on_done=_save(h))
+        run_step(h.pipeline, "provision", ctx, parallel=h.settings.stage_parallelism, on_done=_stage_done(h))
     except ResourceExhausted:
         h.events.produce(DoAgentResourceCheck(agent_id=h.settings.id))
         raise
@@ -133,8 +145,10 @@ def start(h: Host, ctx: KernelContext) -> KernelCreationResult:
     if rec.state == KernelState.RUNNING:
         return KernelCreationResult.model_validate(rec.creation_info)  # a redelivered step
     with h.slots.hold(ctx.kernel_id):
-        run_step(h.pipeline, "start", ctx, parallel=h.settings.stage_parallelism, on_done=_save(h))
-    return mark_running(h, ctx)
+        run_step(h.pipeline, "start", ctx, parallel=h.settings.stage_parallelism, on_done=_stage_done(h))
+    result = mark_running(h, ctx)
+    h.metrics.creations.labels("created").inc()
+    return result
 
 
 def failure_reason(exc: BaseException) -> LifecycleReason:
@@ -150,6 +164,7 @@ def abort(h: Host, ctx: KernelContext, reason: LifecycleReason, detail: str) -> 
     h.registry.remove(ctx.kernel_id)
     if errors:
         log.error("kernel %s: teardown left errors: %s", ctx.kernel_id, errors)
+    h.metrics.creations.labels("failed").inc()
     if known:
         h.events.produce(KernelTerminated(kernel_id=ctx.kernel_id, session_id=ctx.session_id,
                                           reason=reason.value, detail=detail))

@@ -13,6 +13,7 @@ from worker.pipeline.context import KernelContext
 from worker.stages.container import ContainerCreationStage
 from worker.stages.ports import ServicePortsStage
 from worker.stages.resource import ResourceStage
+from worker.stages.verification import ContainerVerificationStage
 from worker.state.kernels import KernelRecord, KernelRegistry, KernelState
 
 if TYPE_CHECKING:
@@ -23,10 +24,11 @@ def record_of(ctx: KernelContext, state: KernelState = KernelState.PREPARING) ->
     """The registry record for a kernel in creation (its context saved with it)."""
     container = ctx.find_output(ContainerCreationStage)
     ports = ctx.find_output(ServicePortsStage)
+    runner = ctx.find_output(ContainerVerificationStage)
     return KernelRecord(
         kernel_id=ctx.kernel_id, session_id=ctx.session_id, state=state, scratch_dir=ctx.scratch_dir,
         ipc_dir=ctx.ipc_dir, uid=ctx.uid, gid=ctx.gid, image=ctx.kernel_config.image.canonical,
-        container_id=container.container_id if container else None,
+        container_id=container.container_id if container else None, runner_pid=runner.pid if runner else None,
         cluster_hostname=ctx.kernel_config.cluster_hostname,
         service_ports=[p.model_dump() for p in ports.ports] if ports else [], config=ctx.model_dump(mode="json"),
     )

@@ -8,7 +8,6 @@ RestartTimeout (a TimeoutError); a re-creation that fails cleans the kernel (fai
 
 from __future__ import annotations
 
-import contextlib
 import logging
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
@@ -52,8 +51,6 @@ def destroy_container(h: Host, ctx: KernelContext) -> KernelContext:
     errors = teardown(h.pipeline, ctx, step="start")
     if errors:
         raise KernelStartFailed(f"the old container of kernel {ctx.kernel_id} could not be removed: {errors}")
-    with contextlib.suppress(FileNotFoundError):  # a killed runner leaves its socket behind
-        (ctx.ipc_dir / "runner.sock").unlink()
     return ctx
 
 

@@ -13,6 +13,7 @@ from worker.images.pull import Puller
 from worker.pipeline.context import KernelContext
 from worker.pipeline.stage import Stage
 from worker.resources.allocator import Allocator, PortPool
+from worker.runner_client import RunnerConnections
 from worker.stages.cmdarg import CmdArgStage
 from worker.stages.config_files import BootstrapStage, ConfigFileStage, CredentialsStage, DotfilesStage
 from worker.stages.container import ContainerCreationStage
@@ -29,8 +30,8 @@ from worker.stages.verification import ContainerVerificationStage
 
 
 def builtin_stages(settings: AgentSettings, client: docker.DockerClient, allocator: Allocator, ports: PortPool,
-                   puller: Puller, runner_dir: Path, save_record: Callable[[KernelContext], None],
-                   on_pull_decided: PullDecided) -> list[Stage[Any, Any]]:
+                   puller: Puller, runners: RunnerConnections, runner_dir: Path,
+                   save_record: Callable[[KernelContext], None], on_pull_decided: PullDecided) -> list[Stage[Any, Any]]:
     return [
         ImagePullStage(client, puller, on_pull_decided),
         ResourceStage(allocator),
@@ -51,5 +52,5 @@ def builtin_stages(settings: AgentSettings, client: docker.DockerClient, allocat
         CmdArgStage(),
         KernelObjectStage(save_record),
         ContainerCreationStage(client, settings.bind_host),
-        ContainerVerificationStage(client, settings),
+        ContainerVerificationStage(client, settings, runners),
     ]

@@ -25,6 +25,7 @@ class KernelRecord(ScratchLayout, BaseModel):
     session_id: str
     state: KernelState = KernelState.PREPARING
     container_id: str | None = None
+    runner_pid: int | None = None  # the runner's pid as the agent sees it (its handshake)
     scratch_dir: Path
     ipc_dir: Path
     uid: int

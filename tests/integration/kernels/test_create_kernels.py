@@ -76,7 +76,10 @@ def test_one_kernel_is_created_with_its_container_scratch_files_and_events(
         rec = host().registry.get(kernel_id)
         assert rec.state == "running" and rec.container_id == result["container_id"]
         names = [e.name for e in events.since() if e.payload.get("kernel_id") == kernel_id]
-        assert names == ["kernel_preparing", "kernel_creating", "kernel_started"]
+        stages = [e.payload["stage"] for e in events.named("kernel_stage") if e.payload["kernel_id"] == kernel_id]
+        assert [n for n in names if n != "kernel_stage"] == ["kernel_preparing", "kernel_creating", "kernel_started"]
+        assert names.index("kernel_started") > max(i for i, n in enumerate(names) if n == "kernel_stage")
+        assert sorted(stages) == sorted(s.name for s in host().pipeline.stages())  # one per stage
         started = events.named("kernel_started")[-1]
         assert started.payload["creation_info"]["container_id"] == result["container_id"]
     finally:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import socket
 import tempfile
@@ -17,6 +18,7 @@ from contract.kernels import ServicePort
 from tests.unit.stages.conftest import FakeDocker
 from worker.config import AgentSettings
 from worker.pipeline.context import KernelContext
+from worker.runner_client import RunnerConnections
 from worker.stages.cmdarg import Command
 from worker.stages.container import ContainerCreationStage, ContainerInfo
 from worker.stages.environ import Environ
@@ -95,7 +97,8 @@ def serve_status(path: Path) -> threading.Thread:
 def verification(ctx: KernelContext, fake_docker: FakeDocker, timeout: float) -> Any:
     ctx.record("container_creation", ContainerInfo(container_id="c0", kernel_id=ctx.kernel_id), 0)
     ctx.ipc_dir = Path(tempfile.mkdtemp(prefix="ipc-"))  # short: a Unix socket path has at most 107 bytes
-    stage = ContainerVerificationStage(fake_docker, AgentSettings(runner_handshake_timeout=timeout))  # type: ignore[arg-type]
+    stage = ContainerVerificationStage(fake_docker, AgentSettings(runner_handshake_timeout=timeout),  # type: ignore[arg-type]
+                                       RunnerConnections())
     return stage, stage.spec(ctx)
 
 
@@ -104,7 +107,11 @@ def test_verification_passes_when_the_runner_answers_its_handshake(
     stage, spec = verification(ctx, fake_docker, 5)
     try:
         serve_status(spec.socket_path)
-        stage.setup(spec)
+        identity = stage.setup(spec)
+        assert identity.pid == os.getpid()  # the process that listens (here: this test)
+        assert ctx.ipc_dir.stat().st_mode & 0o777 == 0o755 and ctx.ipc_dir.stat().st_uid == 0
+        stage.teardown(identity)  # a restart: the dir goes back to the kernel's user, without the socket
+        assert ctx.ipc_dir.stat().st_mode & 0o777 == 0o700 and not spec.socket_path.exists()
     finally:
         shutil.rmtree(ctx.ipc_dir)
 
