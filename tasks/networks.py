@@ -12,10 +12,11 @@ from worker.runtime import host
 @agent_task(ops.CREATE_LOCAL_NETWORK)
 def create_local_network(req: NetworkReq) -> None:
     """Create the bridge network of a single-node multi-kernel session."""
-    networks.create_local(host().docker, req.network_name)
+    h = host()
+    networks.create_local(h.docker, req.network_name, h.settings.id, h.settings.kernel_network_name)
 
 
 @agent_task(ops.DESTROY_LOCAL_NETWORK)
 def destroy_local_network(req: NetworkReq) -> None:
-    """Remove a session's bridge network (refused while a container uses it)."""
-    networks.destroy_local(host().docker, req.network_name)
+    """Remove a session's bridge network this agent made (refused while a container uses it)."""
+    networks.destroy_local(host().docker, req.network_name, host().settings.id)

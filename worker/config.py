@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import socket
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, BeforeValidator, Field, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from contract.config_file import read_config_file
 from contract.naming import AGENT_ID_PATTERN, DEFAULT_EVENTS_STREAM, DEFAULT_REDIS_URL, queue_name, worker_name
+from worker.resources.slots import parse_bytes
+
+ByteSize = Annotated[int, BeforeValidator(parse_bytes)]  # bytes, or "64m", "10g"
 
 
 class MockDevice(BaseModel):
@@ -75,6 +78,12 @@ class AgentSettings(BaseSettings):
     # [metrics]
     metrics_port: int | None = Field(default=None, ge=1, le=65535)
     metrics_address: str = "127.0.0.1"
+    # [isolation] what manager input may ask for, and how kernels are kept apart (docs/security.md)
+    vfolder_roots: list[Path] = Field(default_factory=list)
+    allow_root_kernels: bool = False
+    kernel_network: str | None = Field(default=None, pattern=r"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}$")
+    scratch_type: Literal["dir", "hostfile"] = "dir"
+    scratch_size: ByteSize = Field(default=10 << 30, ge=16 << 20)
 
     @field_validator("port_range")
     @classmethod
@@ -100,6 +109,11 @@ class AgentSettings(BaseSettings):
     @property
     def commit_dir(self) -> Path:
         return (self.commit_path or self.var_dir / "commit").resolve()
+
+    @property
+    def kernel_network_name(self) -> str:
+        """The bridge network (inter-container traffic off) of kernels without a session network."""
+        return self.kernel_network or f"kernels.{self.id}"
 
     @property
     def ipc_dir(self) -> Path:

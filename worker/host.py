@@ -1,7 +1,7 @@
 """`Host`: everything the agent's logic needs on this host, passed as one object.
 
 Settings, the Docker and Redis clients, the events producer, the state database with the kernel
-registry, allocations, host ports and creation slots, and the creation pipeline. It is a plain
+registry, allocations, host ports, creation slots and network bindings, and the creation pipeline. It is a plain
 record: worker/runtime.py builds it; stages never see it (they get what they need when made).
 """
 
@@ -22,6 +22,7 @@ from worker.runner_client import RunnerConnections
 from worker.state.creation_slots import CreationSlots
 from worker.state.db import StateDB
 from worker.state.kernels import KernelRegistry
+from worker.state.network_bindings import NetworkBindings
 
 
 @dataclass
@@ -39,6 +40,7 @@ class Host:
     plugins: list[PluginInfo]  # stage plugins found at start, added or skipped
     runners: RunnerConnections
     metrics: AgentMetrics
+    network_bindings: NetworkBindings  # which session each session network belongs to
 
     def close(self) -> None:
         """Close the connections this host holds."""

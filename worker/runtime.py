@@ -23,6 +23,7 @@ from worker.stages.builtin import builtin_stages
 from worker.state.creation_slots import CreationSlots
 from worker.state.db import StateDB
 from worker.state.kernels import KernelRegistry
+from worker.state.network_bindings import NetworkBindings
 
 
 def connect(settings: AgentSettings) -> Host:
@@ -34,6 +35,7 @@ def connect(settings: AgentSettings) -> Host:
     events = EventProducer(r, settings.id, settings.events_stream, settings.events_maxlen)
     db = StateDB(settings.var_dir.resolve() / "agent.db")
     registry = KernelRegistry(db)
+    network_bindings = NetworkBindings(db)
     capacity = HostCapacity.detect(settings.reserved_cpu, settings.reserved_mem,
                                    tuple(d.device_id for d in settings.mock_devices))
     allocator = Allocator(db, capacity)
@@ -43,10 +45,11 @@ def connect(settings: AgentSettings) -> Host:
     runners = RunnerConnections(on_connect=metrics.runner_reconnects.inc)
     puller = Puller(client, events, settings.id, settings.image_pull_timeout, on_bytes=metrics.pull_bytes.inc)
     stages = builtin_stages(settings, client, allocator, ports, puller, runners, install_runner(settings.var_dir),
-                            save_record(registry), pull_decided(events))
+                            save_record(registry), pull_decided(events), network_bindings)
     pipeline, plugins = with_plugins(stages)
     return Host(settings, client, r, events, db, registry, allocator, ports,
-                CreationSlots(db, settings.kernel_creation_concurrency), pipeline, plugins, runners, metrics)
+                CreationSlots(db, settings.kernel_creation_concurrency), pipeline, plugins, runners, metrics,
+                network_bindings)
 
 
 _current: Host | None = None

@@ -28,6 +28,7 @@ from contract.events import (
 )
 from contract.kernels import CreateKernelsReq, KernelCreationResult, LifecycleReason
 from worker.events import EventProducer
+from worker.kernels.admission import check_creation_input
 from worker.kernels.records import mark_running, record_of
 from worker.pipeline.context import KernelContext
 from worker.pipeline.run import run_step, teardown
@@ -56,6 +57,7 @@ def plan(h: Host, req: CreateKernelsReq, result_id: str | None) -> list[PlanEntr
                            f"{len(req.raw_configs)} configs")
     if len(set(req.raw_kernel_ids)) != len(req.raw_kernel_ids):
         raise InvalidInput("raw_kernel_ids has duplicates")
+    check_creation_input(h, req)
     s = h.settings
     entries = []
     for kernel_id, config in zip(req.raw_kernel_ids, req.raw_configs, strict=True):

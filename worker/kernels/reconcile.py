@@ -28,6 +28,7 @@ from contract.common import is_uuid
 from contract.kernels import LifecycleReason
 from worker.kernels.destroy import announce, clean_dead_kernel
 from worker.kernels.locks import kernel_lock
+from worker.scratch_mounts import remove_scratch
 from worker.stages.container import KERNEL_ID_LABEL, OWNER_LABEL, SESSION_ID_LABEL
 from worker.state.kernels import KernelRecord, KernelState
 
@@ -96,27 +97,33 @@ def _remove_unknown(h: Host, c: dict[str, Any], report: ReconcileReport) -> None
 
 
 def _kernel_dirs(h: Host, older_than: float) -> dict[str, list[Path]]:
+    """Scratch dirs, hostfiles ({kernel_id}.img) and ipc dirs of kernel ids, by kernel id."""
     found: dict[str, list[Path]] = {}
     for root in (h.settings.scratch_dir, h.settings.ipc_dir):
         if not root.is_dir():
             continue
         for d in root.iterdir():
+            kernel_id = d.name.removesuffix(".img") if root == h.settings.scratch_dir else d.name
             try:
-                if is_uuid(d.name) and d.is_dir() and d.stat().st_mtime < older_than:
-                    found.setdefault(d.name, []).append(d)
+                if is_uuid(kernel_id) and d.lstat().st_mtime < older_than:
+                    found.setdefault(kernel_id, []).append(d)
             except FileNotFoundError:
                 continue
     return found
 
 
-def _release_leftovers(h: Host, kernel_id: str, dirs: list[Path], report: ReconcileReport) -> None:
+def _release_leftovers(h: Host, kernel_id: str, paths: list[Path], report: ReconcileReport) -> None:
     with kernel_lock(kernel_id):
         if h.registry.find(kernel_id) is not None:
             return  # a creation claimed the id since the listing
         h.allocator.release(kernel_id)
         h.ports.release(kernel_id)
-        for d in dirs:
-            shutil.rmtree(d, ignore_errors=True)
+        h.network_bindings.release(kernel_id)
+        for p in paths:
+            if p.parent == h.settings.scratch_dir:
+                remove_scratch(p.parent / kernel_id)  # unmounted first; its hostfile too
+            else:
+                shutil.rmtree(p, ignore_errors=True)
     log.warning("released leftovers of unknown kernel %s", kernel_id)
     report.released.append(kernel_id)
 
@@ -126,7 +133,7 @@ def reconcile(h: Host, grace: float) -> ReconcileReport:
     report = ReconcileReport()
     now = time.time()
     # listed before the registry is read: see the module docstring
-    leftover_ids = h.allocator.kernels() | h.ports.kernels()
+    leftover_ids = h.allocator.kernels() | h.ports.kernels() | h.network_bindings.kernels()
     dirs = _kernel_dirs(h, now - grace)
     containers = h.docker.api.containers(all=True, filters={"label": f"{OWNER_LABEL}={h.settings.id}"})
     records = {r.kernel_id: r for r in h.registry.all()}

@@ -27,20 +27,22 @@ from worker.stages.resource import ResourceStage
 from worker.stages.scratch import ScratchStage
 from worker.stages.ssh import ClusterSSHStage, ContainerSSHStage
 from worker.stages.verification import ContainerVerificationStage
+from worker.state.network_bindings import NetworkBindings
 
 
 def builtin_stages(settings: AgentSettings, client: docker.DockerClient, allocator: Allocator, ports: PortPool,
                    puller: Puller, runners: RunnerConnections, runner_dir: Path,
-                   save_record: Callable[[KernelContext], None], on_pull_decided: PullDecided) -> list[Stage[Any, Any]]:
+                   save_record: Callable[[KernelContext], None], on_pull_decided: PullDecided,
+                   network_bindings: NetworkBindings) -> list[Stage[Any, Any]]:
     return [
         ImagePullStage(client, puller, on_pull_decided),
         ResourceStage(allocator),
         EnvironStage(),
         IntrinsicMountStage(),
-        ScratchStage(),
-        NetworkStage(client),
+        ScratchStage(settings.scratch_type, settings.scratch_size),
+        NetworkStage(client, settings.id, settings.kernel_network_name, network_bindings),
         ClusterSSHStage(),
-        VFolderMountStage(),
+        VFolderMountStage(settings.vfolder_roots),
         AcceleratorMountStage({d.device_id: d.path for d in settings.mock_devices}),
         KernelRunnerMountStage(runner_dir),
         ServicePortsStage(ports),

@@ -7,6 +7,7 @@ recorded for the kernel (a plugin stage can add mounts the same way).
 from __future__ import annotations
 
 import shutil
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from worker.pipeline.context import KernelContext
 from worker.pipeline.stage import Stage
 from worker.stages.fs import ensure_directory_exists
 from worker.stages.resource import ResourceStage
+from worker.vfolders import VFolderRefused, resolve_host_path
 
 RUNNER_TARGET = "/opt/kernel/runner"
 IPC_TARGET = "/opt/kernel/ipc"
@@ -68,11 +70,15 @@ class VFolderMountSpec:
 
 
 class VFolderMountStage(Stage[VFolderMountSpec, Mounts]):
-    """The user's virtual folders: existing host directories bind-mounted at their kernel paths."""
+    """The user's virtual folders: host directories below the configured roots (worker/vfolders.py),
+    bind-mounted at their kernel paths from the real path that was checked."""
 
     name = "vfolder_mount"
     resource_type = Mounts
     provides = ("mounts",)
+
+    def __init__(self, roots: Sequence[Path]) -> None:
+        self._roots = tuple(roots)
 
     def spec(self, ctx: KernelContext) -> VFolderMountSpec:
         return VFolderMountSpec(ctx.kernel_config.mounts)
@@ -80,9 +86,11 @@ class VFolderMountStage(Stage[VFolderMountSpec, Mounts]):
     def setup(self, spec: VFolderMountSpec) -> Mounts:
         mounts = []
         for v in spec.vfolders:
-            if not Path(v.host_path).is_dir():
-                raise KernelCreationFailed(f"vfolder {v.name!r}: host path {v.host_path} is not a directory")
-            mounts.append(MountSpec(source=v.host_path, target=v.kernel_path, read_only=v.mount_perm == "ro"))
+            try:
+                source = resolve_host_path(v.host_path, self._roots)
+            except VFolderRefused as e:
+                raise KernelCreationFailed(f"vfolder {v.name!r}: {e}") from None
+            mounts.append(MountSpec(source=str(source), target=v.kernel_path, read_only=v.mount_perm == "ro"))
         return Mounts(mounts=mounts)
 
 

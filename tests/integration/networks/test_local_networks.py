@@ -1,4 +1,5 @@
-"""Spec scenarios of create_local_network and destroy_local_network against real Docker."""
+"""Spec scenarios of create_local_network and destroy_local_network against real Docker: session
+networks carry the agent's id, and the agent removes only those it made."""
 
 from __future__ import annotations
 
@@ -7,14 +8,15 @@ import pytest
 
 from agent_client.client import AgentClient
 from tests.support.docker_cleanup import TEST_LABEL
+from worker.config import AgentSettings
 
 
 def network_names(d: docker.DockerClient) -> set[str]:
     return {n.name for n in d.networks.list()}
 
 
-def test_create_local_network_makes_a_labelled_bridge(client: AgentClient, docker_client: docker.DockerClient,
-                                                      unique: str) -> None:
+def test_create_local_network_makes_a_bridge_labelled_with_the_agent_id(
+        client: AgentClient, docker_client: docker.DockerClient, settings: AgentSettings, unique: str) -> None:
     name = f"test-new-network-{unique}"
     assert name not in network_names(docker_client)
     try:
@@ -22,8 +24,17 @@ def test_create_local_network_makes_a_labelled_bridge(client: AgentClient, docke
         net = docker_client.networks.get(name)
         assert net.attrs["Driver"] == "bridge"
         assert net.attrs["Labels"]["ai.backend.cluster-network"] == "1"
+        assert net.attrs["Labels"]["ai.backend.owner"] == settings.id
     finally:
         docker_client.networks.get(name).remove()
+
+
+def test_create_local_network_refuses_the_kernel_networks_name(
+        client: AgentClient, docker_client: docker.DockerClient, settings: AgentSettings) -> None:
+    before = network_names(docker_client)
+    with pytest.raises(RuntimeError, match="kernel network"):
+        client.create_local_network(settings.kernel_network_name)
+    assert network_names(docker_client) == before
 
 
 def test_create_local_network_refuses_an_existing_name_and_leaves_it_unchanged(
@@ -52,9 +63,22 @@ def test_create_local_network_rejects_bad_names_and_creates_nothing(
 def test_destroy_local_network_removes_an_unused_network(
         client: AgentClient, docker_client: docker.DockerClient, unique: str) -> None:
     name = f"delete-me-network-{unique}"
-    docker_client.networks.create(name, driver="bridge", labels={TEST_LABEL: "1"})
+    client.create_local_network(name)
     assert client.call("destroy_local_network", network_name=name) is None
     assert name not in network_names(docker_client)
+
+
+def test_destroy_local_network_refuses_a_network_the_agent_did_not_make_and_keeps_it(
+        client: AgentClient, docker_client: docker.DockerClient, settings: AgentSettings, unique: str) -> None:
+    name = f"not-mine-network-{unique}"
+    other = docker_client.networks.create(name, driver="bridge", labels={TEST_LABEL: "1"})
+    try:
+        for target in (name, settings.kernel_network_name):
+            with pytest.raises(RuntimeError, match="not made by this agent|does not exist"):
+                client.destroy_local_network(target)
+        assert name in network_names(docker_client)
+    finally:
+        other.remove()
 
 
 def test_destroy_local_network_refuses_a_missing_network(client: AgentClient, unique: str) -> None:
@@ -65,7 +89,8 @@ def test_destroy_local_network_refuses_a_missing_network(client: AgentClient, un
 def test_destroy_local_network_refuses_a_network_in_use_and_keeps_the_container_connected(
         client: AgentClient, docker_client: docker.DockerClient, kernel_image: str, unique: str) -> None:
     name = f"busy-network-{unique}"
-    net = docker_client.networks.create(name, driver="bridge", labels={TEST_LABEL: "1"})
+    client.create_local_network(name)
+    net = docker_client.networks.get(name)
     box = docker_client.containers.run(kernel_image, ["sleep", "300"], detach=True, network=name,
                                        labels={TEST_LABEL: "1"}, init=True)
     try:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +12,7 @@ import pytest
 
 from contract.kernels import ClusterInfo, KernelCreationConfig
 from worker.pipeline.context import KernelContext
+from worker.scratch_mounts import remove_scratch
 from worker.state.db import StateDB
 
 
@@ -20,15 +22,18 @@ def db(tmp_path: Path) -> StateDB:
 
 
 @pytest.fixture
-def ctx(tmp_path: Path) -> KernelContext:
-    """A kernel's context whose scratch and ipc dirs are under tmp_path, owned by this user."""
+def ctx(tmp_path: Path) -> Iterator[KernelContext]:
+    """A kernel's context whose scratch and ipc dirs are under tmp_path, owned by this user (the
+    scratch's mount is removed after the test)."""
     kernel_id = str(uuid.uuid4())
     config = KernelCreationConfig.model_validate({
         "image": {"canonical": "kernel-python:latest", "is_local": True},
         "resource_slots": {"cpu": 1, "mem": "256m"}, "environ": {"USER_VAR": "1"}})
-    return KernelContext(kernel_id=kernel_id, session_id=str(uuid.uuid4()), kernel_config=config,
-                         cluster_info=ClusterInfo(), agent_id="test-unit", scratch_dir=tmp_path / "scratch" / kernel_id,
-                         ipc_dir=tmp_path / "ipc" / kernel_id, uid=os.getuid(), gid=os.getgid())
+    ctx = KernelContext(kernel_id=kernel_id, session_id=str(uuid.uuid4()), kernel_config=config,
+                        cluster_info=ClusterInfo(), agent_id="test-unit", scratch_dir=tmp_path / "scratch" / kernel_id,
+                        ipc_dir=tmp_path / "ipc" / kernel_id, uid=os.getuid(), gid=os.getgid())
+    yield ctx
+    remove_scratch(ctx.scratch_dir)
 
 
 class FakeDockerAPI:

@@ -74,7 +74,7 @@ def test_scratch_leftover_finds_a_dir_a_crash_left_unrecorded(ctx: KernelContext
 def test_vfolder_mount_refuses_a_host_path_that_is_not_a_directory(ctx: KernelContext, tmp_path: Path) -> None:
     with_config(ctx, mounts=[{"name": "data", "host_path": str(tmp_path / "missing"), "kernel_path": "/data"}])
     with pytest.raises(KernelCreationFailed, match="vfolder 'data'"):
-        done(ctx, VFolderMountStage())
+        done(ctx, VFolderMountStage([tmp_path]))
 
 
 def test_every_mount_stage_contributes_to_all_mounts(ctx: KernelContext, tmp_path: Path) -> None:
@@ -82,7 +82,7 @@ def test_every_mount_stage_contributes_to_all_mounts(ctx: KernelContext, tmp_pat
     with_config(ctx, mounts=[{"name": "data", "host_path": str(tmp_path / "data"), "kernel_path": "/data",
                               "mount_perm": "ro"}])
     done(ctx, IntrinsicMountStage())
-    done(ctx, VFolderMountStage())
+    done(ctx, VFolderMountStage([tmp_path]))
     runner = done(ctx, KernelRunnerMountStage(tmp_path / "runner"))
     targets = {m.target: m.read_only for m in all_mounts(ctx)}
     assert targets == {"/home/config": True, "/home/work": False, "/data": True, "/opt/kernel/runner": True,
