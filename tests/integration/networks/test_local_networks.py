@@ -74,7 +74,7 @@ def test_destroy_local_network_refuses_a_network_the_agent_did_not_make_and_keep
     other = docker_client.networks.create(name, driver="bridge", labels={TEST_LABEL: "1"})
     try:
         for target in (name, settings.kernel_network_name):
-            with pytest.raises(RuntimeError, match="not made by this agent|does not exist"):
+            with pytest.raises(RuntimeError, match=r"not made by this agent|does not exist"):
                 client.destroy_local_network(target)
         assert name in network_names(docker_client)
     finally:
