@@ -1,8 +1,9 @@
 # Sourced by scripts/run-agent and scripts/test: what a Debian host needs before the agent runs.
 # Each step is idempotent and quick when there is nothing to do.
 
-# Debian packages the agent and its tests use (redis-tools comes with redis-server).
-AGENT_APT_PACKAGES=(redis-server debootstrap docker-registry apache2-utils)
+# Debian packages the agent and its tests use (redis-tools comes with redis-server; e2fsprogs and
+# mount make and loop-mount `hostfile` scratches).
+AGENT_APT_PACKAGES=(redis-server debootstrap docker-registry apache2-utils e2fsprogs mount)
 AGENT_PYTHON=${AGENT_PYTHON:-python3}
 
 die() { echo "error: $*" >&2; exit 1; }
