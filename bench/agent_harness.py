@@ -7,7 +7,6 @@ Call `prepare()` before anything imports `worker.app` (it reads the environment 
 
 from __future__ import annotations
 
-import contextlib
 import os
 import tempfile
 import time
@@ -43,13 +42,9 @@ def in_process_worker() -> Iterator[Any]:
 
     s = host().settings
     app.loader.import_default_modules()
-    try:
-        with start_worker(app, pool="threads", concurrency=s.concurrency, queues=[s.queue],
-                          perform_ping_check=False, loglevel="WARNING") as w:
-            yield w
-    finally:
-        with contextlib.suppress(Exception):  # the bench agent's kernel network, gone with its kernels
-            host().docker.api.remove_network(s.kernel_network_name)
+    with start_worker(app, pool="threads", concurrency=s.concurrency, queues=[s.queue],
+                      perform_ping_check=False, loglevel="WARNING") as w:
+        yield w
 
 
 def like_container(d: Any, var: Path, timeout: float = 60.0) -> tuple[str, float]:

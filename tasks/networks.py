@@ -12,8 +12,7 @@ from worker.runtime import host
 @agent_task(ops.CREATE_LOCAL_NETWORK)
 def create_local_network(req: NetworkReq) -> None:
     """Create the bridge network of a single-node multi-kernel session."""
-    h = host()
-    networks.create_local(h.docker, req.network_name, h.settings.id, h.settings.kernel_network_name)
+    networks.create_local(host().docker, req.network_name, host().settings.id)
 
 
 @agent_task(ops.DESTROY_LOCAL_NETWORK)

@@ -36,10 +36,9 @@ def pytest_configure(config: pytest.Config) -> None:
         path = _var_dir / f"mock-device-{i}"
         path.write_text(f"mock device {i}\n")
         devices.append({"device_id": f"mock{i}", "path": str(path), "model_name": "Mock Accelerator"})
-    agent_id = f"{TEST_AGENT_PREFIX}{uuid.uuid4().hex[:8]}"
     (_var_dir / "vfolders").mkdir()
     os.environ.update({
-        "AGENT_ID": agent_id,
+        "AGENT_ID": f"{TEST_AGENT_PREFIX}{uuid.uuid4().hex[:8]}",
         "AGENT_REDIS_URL": _redis.url,
         "AGENT_VAR_DIR": str(_var_dir),
         "AGENT_CONFIG": str(_var_dir / "agent.toml"),
@@ -48,8 +47,6 @@ def pytest_configure(config: pytest.Config) -> None:
         "AGENT_MOCK_DEVICES": json.dumps(devices),
         # sessions side by side on one Docker must not fight over host ports
         "AGENT_PORT_RANGE": json.dumps([port_base, port_base + 499]),
-        # one kernel network for the session's agents (system tests' too): Docker has few address pools
-        "AGENT_KERNEL_NETWORK": f"{agent_id}.kernels",
         "AGENT_VFOLDER_ROOTS": json.dumps([str(_var_dir / "vfolders")]),
     })
 

@@ -81,7 +81,6 @@ class AgentSettings(BaseSettings):
     # [isolation] what manager input may ask for, and how kernels are kept apart (docs/security.md)
     vfolder_roots: list[Path] = Field(default_factory=list)
     allow_root_kernels: bool = False
-    kernel_network: str | None = Field(default=None, pattern=r"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}$")
     scratch_type: Literal["dir", "hostfile"] = "dir"
     scratch_size: ByteSize = Field(default=10 << 30, ge=16 << 20)
 
@@ -109,11 +108,6 @@ class AgentSettings(BaseSettings):
     @property
     def commit_dir(self) -> Path:
         return (self.commit_path or self.var_dir / "commit").resolve()
-
-    @property
-    def kernel_network_name(self) -> str:
-        """The bridge network (inter-container traffic off) of kernels without a session network."""
-        return self.kernel_network or f"kernels.{self.id}"
 
     @property
     def ipc_dir(self) -> Path:

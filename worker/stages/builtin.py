@@ -22,6 +22,7 @@ from worker.stages.image import ImagePullStage, PullDecided
 from worker.stages.kernel_object import KernelObjectStage
 from worker.stages.mounts import AcceleratorMountStage, IntrinsicMountStage, KernelRunnerMountStage, VFolderMountStage
 from worker.stages.network import NetworkStage
+from worker.stages.port_isolation import PortIsolationStage
 from worker.stages.ports import ServicePortsStage
 from worker.stages.resource import ResourceStage
 from worker.stages.scratch import ScratchStage
@@ -40,7 +41,7 @@ def builtin_stages(settings: AgentSettings, client: docker.DockerClient, allocat
         EnvironStage(),
         IntrinsicMountStage(),
         ScratchStage(settings.scratch_type, settings.scratch_size),
-        NetworkStage(client, settings.id, settings.kernel_network_name, network_bindings),
+        NetworkStage(client, settings.id, network_bindings),
         ClusterSSHStage(),
         VFolderMountStage(settings.vfolder_roots),
         AcceleratorMountStage({d.device_id: d.path for d in settings.mock_devices}),
@@ -55,4 +56,5 @@ def builtin_stages(settings: AgentSettings, client: docker.DockerClient, allocat
         KernelObjectStage(save_record),
         ContainerCreationStage(client, settings.bind_host),
         ContainerVerificationStage(client, settings, runners),
+        PortIsolationStage(client),
     ]

@@ -1,6 +1,6 @@
 """Network: the session's network (made by this agent's create_local_network, and bound to the
-session while its kernels use it), or else the agent's kernel network, where kernels cannot reach
-each other (worker/networks.py)."""
+session while its kernels use it), or else Docker's default bridge, where the kernel's port is
+isolated once its container runs (worker/stages/port_isolation.py)."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from worker.state.network_bindings import NetworkBindings
 
 @dataclass(frozen=True)
 class NetworkSpec:
-    network_name: str | None  # the session network, None for the kernel network
+    network_name: str | None  # the session network, None for the default bridge
     alias: str
     kernel_id: str
     session_id: str
@@ -40,11 +40,9 @@ class NetworkStage(Stage[NetworkSpec, NetworkChoice]):
     resource_type = NetworkChoice
     provides = ("network",)
 
-    def __init__(self, client: docker.DockerClient, agent_id: str, kernel_network: str,
-                 bindings: NetworkBindings) -> None:
+    def __init__(self, client: docker.DockerClient, agent_id: str, bindings: NetworkBindings) -> None:
         self._docker = client
         self._agent_id = agent_id
-        self._kernel_network = kernel_network
         self._bindings = bindings
 
     def spec(self, ctx: KernelContext) -> NetworkSpec:
@@ -53,10 +51,9 @@ class NetworkStage(Stage[NetworkSpec, NetworkChoice]):
                            ctx.kernel_id, ctx.session_id)
 
     def setup(self, spec: NetworkSpec) -> NetworkChoice:
+        if spec.network_name is None:
+            return NetworkChoice()
         try:
-            if spec.network_name is None:
-                return NetworkChoice(network=networks.ensure_kernel_network(
-                    self._docker, self._kernel_network, self._agent_id))
             networks.session_network(self._docker, spec.network_name, self._agent_id)
             self._bindings.bind(spec.network_name, spec.session_id, spec.kernel_id)
         except NetworkError as e:

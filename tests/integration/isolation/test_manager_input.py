@@ -77,10 +77,10 @@ def test_a_vfolder_below_the_root_is_mounted_from_its_real_path(
 
 def test_networks_the_agent_did_not_make_for_a_session_are_refused_in_either_field(
         client: AgentClient, kernel_image: str, docker_client: docker.DockerClient, events: EventLog,
-        settings: AgentSettings, unique: str) -> None:
+        unique: str) -> None:
     foreign = docker_client.networks.create(f"foreign-{unique}", driver="bridge", labels={TEST_LABEL: "1"})
     try:
-        for name in (foreign.name, settings.kernel_network_name, "bridge", "host"):
+        for name in (foreign.name, "bridge", "host", "none"):
             refused(client, kernel_image, r"raw_configs\.0\.network_id", docker_client, events, network_id=name)
         kernel_id = str(uuid.uuid4())
         with pytest.raises(ValueError, match=r"raw_cluster_info\.network_config\.network_name: .*not made by"):
