@@ -31,7 +31,7 @@ def destroy_kernel(req: DestroyKernelReq) -> None:
             req.suppress_events)
 
 
-@agent_task(ops.RESTART_KERNEL)
+@agent_task(ops.RESTART_KERNEL, long=True)
 def restart_kernel(req: RestartKernelReq) -> KernelCreationResult:
     """A new container for the kernel, keeping its id, allocation, ports and work files."""
     return restart(host(), req.kernel_id, req.session_id, req.kernel_image, req.updated_config)

@@ -45,6 +45,7 @@ class AgentSettings(BaseSettings):
     events_maxlen: int = Field(default=10_000, ge=100)
     # [worker]
     concurrency: int = Field(default=16, ge=1, le=256)
+    control_threads: int = Field(default=4, ge=1, le=64)
     task_expires: float = Field(default=600.0, gt=0)
     # [container]
     scratch_root: Path | None = None
@@ -70,8 +71,12 @@ class AgentSettings(BaseSettings):
     # [files]
     max_archive_size: int = Field(default=1 << 20, gt=0)
     max_upload_size: int = Field(default=1 << 20, gt=0)
+    max_list_entries: int = Field(default=10_000, gt=0)
     # [execution]
     max_code_size: int = Field(default=1 << 20, gt=0)
+    max_logs_size: int = Field(default=1 << 20, gt=0)
+    container_log_max_size: str = Field(default="10m", pattern=r"^[0-9]+[kmg]?$")
+    container_log_max_files: int = Field(default=3, ge=1, le=100)
     # [metrics]
     metrics_port: int | None = Field(default=None, ge=1, le=65535)
     metrics_address: str = "127.0.0.1"

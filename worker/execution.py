@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import deque
 from collections.abc import Callable
 from typing import Any, Literal
 
@@ -162,14 +163,26 @@ def ping(h: Host, kernel_id: str) -> dict[str, float] | None:
     return {"started_at": float(reply["started_at"]), "rtt": time.perf_counter() - t0}
 
 
-def container_logs(h: Host, kernel_id: str) -> dict[str, str]:
-    """Everything the kernel's container wrote to stdout and stderr."""
+def container_logs(h: Host, kernel_id: str) -> dict[str, Any]:
+    """The end of what the kernel's container wrote to stdout and stderr: at most `max_logs_size`
+    bytes (`truncated` says when there was more), read as a stream so memory stays bounded."""
     record = h.registry.get(kernel_id)
     if not record.container_id:
         raise KernelUnavailable(f"kernel {kernel_id} has no container yet")
+    limit = h.settings.max_logs_size
+    kept: deque[bytes] = deque()
+    size, truncated = 0, False
     try:
-        raw = h.docker.containers.get(record.container_id).logs(stdout=True, stderr=True)
+        for chunk in h.docker.api.logs(record.container_id, stdout=True, stderr=True, stream=True, follow=False):
+            kept.append(chunk)
+            size += len(chunk)
+            while size - len(kept[0]) >= limit:
+                size -= len(kept.popleft())
+                truncated = True
     except docker.errors.NotFound:
         gone = record.container_id[:12]
         raise KernelUnavailable(f"kernel {kernel_id}'s container {gone} is gone") from None
-    return {"logs": raw.decode("utf-8", "replace")}
+    raw = b"".join(kept)
+    if len(raw) > limit:
+        raw, truncated = raw[-limit:], True
+    return {"logs": raw.decode("utf-8", "replace"), "truncated": truncated}

@@ -13,8 +13,10 @@ import docker
 import redis
 
 from contract.pipeline import PluginInfo
+from worker.capacity import LongWork
 from worker.config import AgentSettings
 from worker.events import EventProducer
+from worker.kernel_secrets import KernelSecrets
 from worker.metrics import AgentMetrics
 from worker.pipeline.graph import Pipeline
 from worker.resources.allocator import Allocator, PortPool
@@ -38,7 +40,9 @@ class Host:
     pipeline: Pipeline
     plugins: list[PluginInfo]  # stage plugins found at start, added or skipped
     runners: RunnerConnections
+    secrets: KernelSecrets
     metrics: AgentMetrics
+    long_work: LongWork  # slots of the threads pool that long tasks may hold (worker/capacity.py)
 
     def close(self) -> None:
         """Close the connections this host holds."""

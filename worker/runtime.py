@@ -8,10 +8,12 @@ import threading
 import docker
 import redis
 
+from worker.capacity import LongWork
 from worker.config import AgentSettings, load_settings
 from worker.events import EventProducer
 from worker.host import Host
 from worker.images.pull import Puller
+from worker.kernel_secrets import KernelSecrets
 from worker.kernels.create import pull_decided
 from worker.kernels.records import save_record
 from worker.metrics import AgentMetrics
@@ -42,11 +44,13 @@ def connect(settings: AgentSettings) -> Host:
     metrics.count_live_kernels(lambda: len(registry.ids()))
     runners = RunnerConnections(on_connect=metrics.runner_reconnects.inc)
     puller = Puller(client, events, settings.id, settings.image_pull_timeout, on_bytes=metrics.pull_bytes.inc)
+    secrets = KernelSecrets(settings.var_dir.resolve() / "secrets")
     stages = builtin_stages(settings, client, allocator, ports, puller, runners, install_runner(settings.var_dir),
-                            save_record(registry), pull_decided(events))
+                            save_record(registry), pull_decided(events), secrets)
     pipeline, plugins = with_plugins(stages)
     return Host(settings, client, r, events, db, registry, allocator, ports,
-                CreationSlots(db, settings.kernel_creation_concurrency), pipeline, plugins, runners, metrics)
+                CreationSlots(db, settings.kernel_creation_concurrency), pipeline, plugins, runners, secrets, metrics,
+                LongWork(max(1, settings.concurrency - settings.control_threads)))
 
 
 _current: Host | None = None

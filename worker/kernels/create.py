@@ -50,7 +50,8 @@ class PlanEntry(BaseModel):
 
 
 def plan(h: Host, req: CreateKernelsReq, result_id: str | None) -> list[PlanEntry]:
-    """Check the whole request and build each kernel's context; nothing on the host changes."""
+    """Check the whole request and build each kernel's context, its secrets kept apart (the only
+    thing written: nothing is written when the request is refused)."""
     if len(req.raw_kernel_ids) != len(req.raw_configs):
         raise InvalidInput(f"raw_kernel_ids has {len(req.raw_kernel_ids)} ids but raw_configs has "
                            f"{len(req.raw_configs)} configs")
@@ -73,7 +74,7 @@ def plan(h: Host, req: CreateKernelsReq, result_id: str | None) -> list[PlanEntr
             gid=config.main_gid if config.main_gid is not None else s.kernel_gid,
             supplementary_gids=config.supplementary_gids, internal_data=config.internal_data or {},
         )))
-    return entries
+    return [PlanEntry(ctx=h.secrets.masked(e.ctx)) for e in entries]
 
 
 def _refuse_taken(h: Host, kernel_id: str, result_id: str | None) -> None:
@@ -162,6 +163,7 @@ def abort(h: Host, ctx: KernelContext, reason: LifecycleReason, detail: str) -> 
     ctx = _latest(h, ctx)
     errors = teardown(h.pipeline, ctx, leftovers=True)
     h.registry.remove(ctx.kernel_id)
+    h.secrets.remove(ctx.kernel_id)
     if errors:
         log.error("kernel %s: teardown left errors: %s", ctx.kernel_id, errors)
     h.metrics.creations.labels("failed").inc()
@@ -184,6 +186,7 @@ def for_each_kernel(h: Host, plan: list[PlanEntry], work: Callable[[KernelContex
         try:
             return entry, work(entry.ctx)
         except KernelIdInUse as exc:  # another creation's kernel: not ours to tear down
+            h.secrets.forget(entry.ctx)
             return PlanEntry(ctx=entry.ctx, error=f"{type(exc).__name__}: {exc}"), None
         except Exception as exc:
             abort(h, entry.ctx, failure_reason(exc), str(exc))

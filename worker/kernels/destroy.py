@@ -66,6 +66,7 @@ def clean(h: Host, rec: KernelRecord, reason: LifecycleReason | str, exit_code: 
     ctx = KernelContext.model_validate(rec.config)
     errors = teardown(h.pipeline, ctx)
     h.runners.close(rec.runner_socket)
+    h.secrets.remove(rec.kernel_id)
     h.registry.remove(rec.kernel_id)
     h.metrics.destroys.labels(str(reason)).inc()
     if errors:

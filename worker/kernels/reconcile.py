@@ -115,6 +115,7 @@ def _release_leftovers(h: Host, kernel_id: str, dirs: list[Path], report: Reconc
             return  # a creation claimed the id since the listing
         h.allocator.release(kernel_id)
         h.ports.release(kernel_id)
+        h.secrets.remove(kernel_id)
         for d in dirs:
             shutil.rmtree(d, ignore_errors=True)
     log.warning("released leftovers of unknown kernel %s", kernel_id)
@@ -126,7 +127,7 @@ def reconcile(h: Host, grace: float) -> ReconcileReport:
     report = ReconcileReport()
     now = time.time()
     # listed before the registry is read: see the module docstring
-    leftover_ids = h.allocator.kernels() | h.ports.kernels()
+    leftover_ids = h.allocator.kernels() | h.ports.kernels() | h.secrets.kernels(now - grace)
     dirs = _kernel_dirs(h, now - grace)
     containers = h.docker.api.containers(all=True, filters={"label": f"{OWNER_LABEL}={h.settings.id}"})
     records = {r.kernel_id: r for r in h.registry.all()}

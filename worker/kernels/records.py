@@ -60,6 +60,7 @@ def creation_result(settings: AgentSettings, ctx: KernelContext) -> KernelCreati
 def mark_running(h: Host, ctx: KernelContext) -> KernelCreationResult:
     """The kernel is RUNNING with its creation info saved, and kernel_started says so."""
     result = creation_result(h.settings, ctx)
+    h.secrets.remove(ctx.kernel_id)  # the creation is over: nothing needs them any more
     rec = record_of(ctx, KernelState.RUNNING)
     rec.creation_info = result.model_dump(mode="json")
     h.registry.update(rec)

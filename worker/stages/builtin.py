@@ -10,6 +10,7 @@ import docker
 
 from worker.config import AgentSettings
 from worker.images.pull import Puller
+from worker.kernel_secrets import KernelSecrets
 from worker.pipeline.context import KernelContext
 from worker.pipeline.stage import Stage
 from worker.resources.allocator import Allocator, PortPool
@@ -31,26 +32,27 @@ from worker.stages.verification import ContainerVerificationStage
 
 def builtin_stages(settings: AgentSettings, client: docker.DockerClient, allocator: Allocator, ports: PortPool,
                    puller: Puller, runners: RunnerConnections, runner_dir: Path,
-                   save_record: Callable[[KernelContext], None], on_pull_decided: PullDecided) -> list[Stage[Any, Any]]:
+                   save_record: Callable[[KernelContext], None], on_pull_decided: PullDecided,
+                   secrets: KernelSecrets) -> list[Stage[Any, Any]]:
     return [
-        ImagePullStage(client, puller, on_pull_decided),
+        ImagePullStage(client, puller, on_pull_decided, secrets),
         ResourceStage(allocator),
         EnvironStage(),
         IntrinsicMountStage(),
         ScratchStage(),
         NetworkStage(client),
-        ClusterSSHStage(),
+        ClusterSSHStage(secrets),
         VFolderMountStage(),
         AcceleratorMountStage({d.device_id: d.path for d in settings.mock_devices}),
         KernelRunnerMountStage(runner_dir),
         ServicePortsStage(ports),
         BootstrapStage(),
         ConfigFileStage(),
-        CredentialsStage(),
-        ContainerSSHStage(),
+        CredentialsStage(secrets),
+        ContainerSSHStage(secrets),
         DotfilesStage(),
         CmdArgStage(),
         KernelObjectStage(save_record),
-        ContainerCreationStage(client, settings.bind_host),
+        ContainerCreationStage(client, settings),
         ContainerVerificationStage(client, settings, runners),
     ]

@@ -118,7 +118,7 @@ def test_a_missing_image_that_cannot_be_pulled_leaves_nothing(
     with pytest.raises(RuntimeError, match=r"pulling 127\.0\.0\.1:9/nowhere/nothing:1 failed"):
         create(client, session_id, [kernel_id], [config])
     assert_host_clean(kernel_id, docker_client)
-    names = [e.name for e in events.since() if e.payload.get("kernel_id") == kernel_id]
+    names = [e.name for e in events.since() if e.payload.get("kernel_id") == kernel_id and e.name != "kernel_stage"]
     assert names[:2] == ["kernel_preparing", "kernel_pulling"] and names[-1] == "kernel_terminated"
     assert events.named("kernel_terminated")[-1].payload["reason"] == "failed-to-create"
     assert [e.name for e in events.named("image_pull_started", "image_pull_failed")] == [
