@@ -119,6 +119,9 @@ class RunnerConnections:
             if expected_pid is not None and (pid := peer_pid(sock)) != expected_pid:
                 raise RunnerUnavailable(f"the process listening at {path} (pid {pid}) is not the kernel's runner "
                                         f"(pid {expected_pid}): refused")
+        except OSError as e:
+            sock.close()
+            raise RunnerUnavailable(f"runner at {path} is not listening: {e.strerror or e}") from None
         except BaseException:
             sock.close()
             raise

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import random
 import socket
 import threading
 from pathlib import Path
@@ -10,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from contract.errors import ResourceExhausted, UnsupportedResource
-from worker.resources.allocator import CPU_OVERCOMMIT, Allocator, HostCapacity, PortPool
+from worker.resources.allocator import CPU_OVERCOMMIT, Allocator, HostCapacity, PortPool, free_on_host
 from worker.resources.slots import SlotRequest, parse_bytes, parse_slots
 from worker.state.creation_slots import CreationSlots
 from worker.state.db import StateDB
@@ -86,14 +87,23 @@ def test_concurrent_allocations_never_double_allocate_a_device(db: StateDB) -> N
     assert sorted(devices) == ["m0", "m1", "m2"]
 
 
+def free_range(n: int) -> int:
+    """The first of `n` consecutive ports nothing on this host holds (other test runs share it)."""
+    while True:
+        base = random.randrange(42000, 60000)
+        if all(free_on_host("127.0.0.1", p) for p in range(base, base + n)):
+            return base
+
+
 def test_port_pool_gives_distinct_ports_and_takes_them_back(db: StateDB) -> None:
-    pool = PortPool(db, 40000, 40002)
-    assert pool.take("k1", 2) == [40000, 40001]
-    assert pool.take("k1", 2) == [40000, 40001]  # redelivery
+    base = free_range(3)
+    pool = PortPool(db, base, base + 2)
+    assert pool.take("k1", 2) == [base, base + 1]
+    assert pool.take("k1", 2) == [base, base + 1]  # redelivery
     with pytest.raises(ResourceExhausted, match="free host ports"):
         pool.take("k2", 2)
     pool.release("k1")
-    assert pool.take("k2", 2) == [40000, 40001] and pool.kernels() == {"k2"}
+    assert pool.take("k2", 2) == [base, base + 1] and pool.kernels() == {"k2"}
 
 
 def test_creation_slots_cap_concurrency_and_never_leak(db: StateDB) -> None:
