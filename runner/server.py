@@ -18,6 +18,7 @@ import time
 import uuid
 
 from runner.batch import BatchJob
+from runner.models import ModelServices
 from runner.query import QueryProcess
 from runner.runs import Run
 from runner.services import Services
@@ -63,6 +64,7 @@ class Kernel:
         self.work_dir = work_dir()
         self.query = QueryProcess(self.work_dir, log)
         self.services = Services(self.work_dir)
+        self.models = ModelServices(self.work_dir)
         self.run = None
         self.batch = None
         self.timer = None
@@ -151,6 +153,7 @@ class Kernel:
             self.batch.kill()
         self.query.kill()
         self.services.shutdown_all()
+        self.models.stop_all()
 
 
 KERNEL = None
@@ -175,6 +178,12 @@ def dispatch(request):
         reply = KERNEL.services.start(request["name"], [int(p) for p in request.get("ports", [])],
                                       request.get("opts") or {})
         return dict(reply, ok=True)
+    if op == "start-model-service":
+        return dict(KERNEL.models.start(request), ok=True)
+    if op == "check-model-service":
+        return dict(KERNEL.models.check(request), ok=True)
+    if op == "stop-model-service":
+        return {"ok": True, "status": KERNEL.models.stop(request["name"])}
     if op == "shutdown-service":
         try:
             return {"ok": True, "status": KERNEL.services.shutdown(request["name"])}

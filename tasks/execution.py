@@ -51,7 +51,7 @@ def get_completions(req: GetCompletionsReq) -> dict[str, Any]:
 
 
 @agent_task(ops.PING_KERNEL)
-def ping_kernel(req: KernelReq) -> dict[str, float] | None:
+def ping_kernel(req: KernelReq) -> dict[str, Any] | None:
     """The runner's start time and round trip, or None when the kernel does not answer."""
     return execution.ping(host(), req.kernel_id)
 

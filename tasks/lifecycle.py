@@ -46,9 +46,11 @@ def sync_kernel_registry(req: SyncKernelRegistryReq) -> None:
 @agent_task(ops.LIST_KERNELS)
 def list_kernels(req: Empty) -> list[dict[str, Any]]:
     """This host's kernels as its registry has them (an addition to the spec, for agentctl)."""
+    h = host()
     return [{"kernel_id": r.kernel_id, "session_id": r.session_id, "state": r.state.value,
-             "container_id": r.container_id, "image": r.image, "created_at": r.created_at}
-            for r in host().registry.all()]
+             "container_id": r.container_id, "image": r.image, "created_at": r.created_at,
+             "models": [m.model_dump() for m in h.models.states(r.kernel_id)]}
+            for r in h.registry.all()]
 
 
 @agent_task(ops.SHUTDOWN)

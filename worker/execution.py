@@ -148,8 +148,9 @@ def completions(h: Host, req: GetCompletionsReq) -> dict[str, Any]:
     return {"status": reply["status"], "suggestions": reply["suggestions"]}
 
 
-def ping(h: Host, kernel_id: str) -> dict[str, float] | None:
-    """The runner's start time and the round trip in seconds; None when it does not answer."""
+def ping(h: Host, kernel_id: str) -> dict[str, Any] | None:
+    """The runner's start time, the round trip in seconds and (for an inference kernel) its model
+    services' health; None when it does not answer."""
     record = h.registry.find(kernel_id)
     if record is None:
         log.info("ping_kernel: kernel %s is not known here", kernel_id)
@@ -160,7 +161,15 @@ def ping(h: Host, kernel_id: str) -> dict[str, float] | None:
     except RunnerUnavailable as e:
         log.info("ping_kernel: %s", e)
         return None
-    return {"started_at": float(reply["started_at"]), "rtt": time.perf_counter() - t0}
+    rtt = time.perf_counter() - t0
+    try:
+        started_at = float(reply["started_at"])
+    except (KeyError, TypeError, ValueError):
+        return None  # not what a runner answers
+    result: dict[str, Any] = {"started_at": started_at, "rtt": rtt}
+    if models := h.models.states(kernel_id):
+        result["models"] = [m.model_dump() for m in models]
+    return result
 
 
 def container_logs(h: Host, kernel_id: str) -> dict[str, Any]:

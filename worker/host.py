@@ -16,6 +16,7 @@ from contract.pipeline import PluginInfo
 from worker.capacity import LongWork
 from worker.config import AgentSettings
 from worker.events import EventProducer
+from worker.inference.monitor import ModelMonitor
 from worker.kernel_secrets import KernelSecrets
 from worker.metrics import AgentMetrics
 from worker.pipeline.graph import Pipeline
@@ -43,6 +44,7 @@ class Host:
     secrets: KernelSecrets
     metrics: AgentMetrics
     long_work: LongWork  # slots of the threads pool that long tasks may hold (worker/capacity.py)
+    models: ModelMonitor  # the health of inference kernels' model services
 
     def close(self) -> None:
         """Close the connections this host holds."""

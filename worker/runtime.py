@@ -13,6 +13,7 @@ from worker.config import AgentSettings, load_settings
 from worker.events import EventProducer
 from worker.host import Host
 from worker.images.pull import Puller
+from worker.inference.monitor import ModelMonitor
 from worker.kernel_secrets import KernelSecrets
 from worker.kernels.create import pull_decided
 from worker.kernels.records import save_record
@@ -24,7 +25,8 @@ from worker.runner_files import install_runner
 from worker.stages.builtin import builtin_stages
 from worker.state.creation_slots import CreationSlots
 from worker.state.db import StateDB
-from worker.state.kernels import KernelRegistry
+from worker.state.kernels import KernelRegistry, KernelState
+from worker.state.model_states import ModelStates
 
 
 def connect(settings: AgentSettings) -> Host:
@@ -48,9 +50,11 @@ def connect(settings: AgentSettings) -> Host:
     stages = builtin_stages(settings, client, allocator, ports, puller, runners, install_runner(settings.var_dir),
                             save_record(registry), pull_decided(events), secrets)
     pipeline, plugins = with_plugins(stages)
+    models = ModelMonitor(ModelStates(db), events,
+                          lambda kernel_id: registry.state_of(kernel_id) is KernelState.RUNNING)
     return Host(settings, client, r, events, db, registry, allocator, ports,
                 CreationSlots(db, settings.kernel_creation_concurrency), pipeline, plugins, runners, secrets, metrics,
-                LongWork(max(1, settings.concurrency - settings.control_threads)))
+                LongWork(max(1, settings.concurrency - settings.control_threads)), models)
 
 
 _current: Host | None = None

@@ -26,8 +26,11 @@ from contract.events import (
     KernelStage,
     KernelTerminated,
 )
-from contract.kernels import CreateKernelsReq, KernelCreationResult, LifecycleReason
+from contract.inference import ModelDefinition, path_is_below
+from contract.kernels import CreateKernelsReq, KernelCreationConfig, KernelCreationResult, LifecycleReason
+from contract.validation import parse
 from worker.events import EventProducer
+from worker.files.paths import WORK_ROOT
 from worker.kernels.records import mark_running, record_of
 from worker.pipeline.context import KernelContext
 from worker.pipeline.run import run_step, teardown
@@ -59,8 +62,9 @@ def plan(h: Host, req: CreateKernelsReq, result_id: str | None) -> list[PlanEntr
         raise InvalidInput("raw_kernel_ids has duplicates")
     s = h.settings
     entries = []
-    for kernel_id, config in zip(req.raw_kernel_ids, req.raw_configs, strict=True):
+    for i, (kernel_id, config) in enumerate(zip(req.raw_kernel_ids, req.raw_configs, strict=True)):
         parse_slots(config.resource_slots)  # an unknown slot or a bad amount fails here, before anything
+        check_model_definition(config, f"raw_configs.{i}")
         ref = req.kernel_image_refs.get(kernel_id)
         if ref is not None and normalized_arch(ref.architecture) != normalized_arch(platform.machine()):
             raise InvalidInput(f"kernel_image_refs.{kernel_id}.architecture: the image is built for "
@@ -75,6 +79,23 @@ def plan(h: Host, req: CreateKernelsReq, result_id: str | None) -> list[PlanEntr
             supplementary_gids=config.supplementary_gids, internal_data=config.internal_data or {},
         )))
     return [PlanEntry(ctx=h.secrets.masked(e.ctx)) for e in entries]
+
+
+def check_model_definition(config: KernelCreationConfig, where: str) -> None:
+    """An inference kernel needs a valid model definition whose models are in the kernel (below a
+    mounted vfolder or /home/work); InvalidInput naming the field otherwise."""
+    if config.session_type != "inference":
+        return
+    field = f"{where}.internal_data.model_definition"
+    raw = (config.internal_data or {}).get("model_definition")
+    if raw is None:
+        raise InvalidInput(f"{field}: an inference session needs a model definition")
+    definition = parse(ModelDefinition, raw, f"invalid input to agent.create_kernels: {field}")
+    roots = [WORK_ROOT, *(m.kernel_path for m in config.mounts)]
+    for j, model in enumerate(definition.models):
+        if not path_is_below(model.model_path, roots):
+            raise InvalidInput(f"{field}.models.{j}.model_path: {model.model_path} is not in the kernel "
+                               f"(it must be below a mounted vfolder or {WORK_ROOT})")
 
 
 def _refuse_taken(h: Host, kernel_id: str, result_id: str | None) -> None:

@@ -9,7 +9,9 @@ from typing import TYPE_CHECKING
 from contract.events import KernelStarted
 from contract.kernels import KernelCreationResult
 from worker.config import AgentSettings
+from worker.inference.service import served_models
 from worker.pipeline.context import KernelContext
+from worker.runner_client import RunnerClient
 from worker.stages.container import ContainerCreationStage
 from worker.stages.ports import ServicePortsStage
 from worker.stages.resource import ResourceStage
@@ -66,4 +68,14 @@ def mark_running(h: Host, ctx: KernelContext) -> KernelCreationResult:
     h.registry.update(rec)
     h.events.produce(KernelStarted(kernel_id=ctx.kernel_id, session_id=ctx.session_id,
                                    creation_info=rec.creation_info))
+    watch_models(h, rec)
     return result
+
+
+def watch_models(h: Host, rec: KernelRecord) -> None:
+    """Have the host's monitor watch the model services of a running inference kernel (if it is one)."""
+    ctx = KernelContext.model_validate(rec.config)
+    models = served_models(ctx.kernel_config, ctx.internal_data)
+    if models:
+        h.models.watch(rec.kernel_id, rec.session_id, models,
+                       RunnerClient(rec.runner_socket, h.runners, rec.runner_pid))

@@ -21,6 +21,7 @@ from worker.stages.container import ContainerCreationStage
 from worker.stages.environ import EnvironStage
 from worker.stages.image import ImagePullStage, PullDecided
 from worker.stages.kernel_object import KernelObjectStage
+from worker.stages.model_service import ModelServiceStage
 from worker.stages.mounts import AcceleratorMountStage, IntrinsicMountStage, KernelRunnerMountStage, VFolderMountStage
 from worker.stages.network import NetworkStage
 from worker.stages.ports import ServicePortsStage
@@ -55,4 +56,5 @@ def builtin_stages(settings: AgentSettings, client: docker.DockerClient, allocat
         KernelObjectStage(save_record),
         ContainerCreationStage(client, settings),
         ContainerVerificationStage(client, settings, runners),
+        ModelServiceStage(runners),
     ]
