@@ -67,6 +67,8 @@ class AgentSettings(BaseSettings):
     # [resource]
     reserved_cpu: int = Field(default=0, ge=0)
     reserved_mem: int = Field(default=256 << 20, ge=0)
+    cpu_overcommit: float = Field(default=4.0, gt=0, le=1000)
+    fractional_cpu: bool = True
     mock_devices: list[MockDevice] = Field(default_factory=list)
     # [files]
     max_archive_size: int = Field(default=1 << 20, gt=0)

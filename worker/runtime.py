@@ -39,7 +39,7 @@ def connect(settings: AgentSettings) -> Host:
     db = StateDB(settings.var_dir.resolve() / "agent.db")
     registry = KernelRegistry(db)
     capacity = HostCapacity.detect(settings.reserved_cpu, settings.reserved_mem,
-                                   tuple(d.device_id for d in settings.mock_devices))
+                                   tuple(d.device_id for d in settings.mock_devices), settings.cpu_overcommit)
     allocator = Allocator(db, capacity)
     ports = PortPool(db, *settings.port_range, bind_host=settings.bind_host)
     metrics = AgentMetrics()

@@ -15,7 +15,7 @@ from contract.errors import ResourceExhausted
 from worker.resources.slots import SlotRequest
 from worker.state.db import StateDB
 
-CPU_OVERCOMMIT = 4  # kernels per core: cores are pinned with cpusets, shared like Backend.AI's cpu shares
+DEFAULT_CPU_OVERCOMMIT = 4.0  # cores' worth of kernels each core takes (pinned with cpusets, shared)
 
 
 @dataclass(frozen=True)
@@ -23,14 +23,17 @@ class HostCapacity:
     cores: tuple[int, ...]
     mem: int
     mock_devices: tuple[str, ...] = ()
+    cpu_overcommit: float = DEFAULT_CPU_OVERCOMMIT
 
     @classmethod
-    def detect(cls, reserved_cpu: int, reserved_mem: int, mock_devices: tuple[str, ...] = ()) -> HostCapacity:
+    def detect(cls, reserved_cpu: int, reserved_mem: int, mock_devices: tuple[str, ...] = (),
+               cpu_overcommit: float = DEFAULT_CPU_OVERCOMMIT) -> HostCapacity:
         cores = tuple(sorted(os.sched_getaffinity(0)))
         if reserved_cpu and len(cores) > reserved_cpu:
             cores = cores[reserved_cpu:]
         total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-        return cls(cores=cores, mem=max(total - reserved_mem, 0), mock_devices=mock_devices)
+        return cls(cores=cores, mem=max(total - reserved_mem, 0), mock_devices=mock_devices,
+                   cpu_overcommit=cpu_overcommit)
 
 
 @dataclass(frozen=True)
@@ -38,6 +41,7 @@ class Allocation:
     cores: list[int] = field(default_factory=list)
     mem: int = 0
     mock_devices: list[str] = field(default_factory=list)
+    cpu: float = 0.0  # cores' worth of CPU time (a fraction of one allowed), spread over `cores`
 
 
 class Allocator:
@@ -48,8 +52,8 @@ class Allocator:
     def allocate(self, kernel_id: str, req: SlotRequest) -> Allocation:
         """Reserve what `req` asks for, or raise ResourceExhausted having reserved nothing."""
         cap = self.capacity
-        if req.cpu > len(cap.cores):
-            raise ResourceExhausted(f"kernel asks for {req.cpu} cores; this host has {len(cap.cores)}")
+        if req.cores > len(cap.cores):
+            raise ResourceExhausted(f"kernel asks for {req.cpu:g} cores; this host has {len(cap.cores)}")
         with self._db.transaction() as conn:
             existing = self._load(conn, kernel_id)
             if existing is not None:
@@ -63,21 +67,22 @@ class Allocator:
             for core, amount in conn.execute("SELECT device_id, amount FROM allocations WHERE slot='cpu'"):
                 if int(core) in load:
                     load[int(core)] += amount
-            cores = sorted(sorted(load, key=lambda c: (load[c], c))[: req.cpu])
-            if any(load[c] + 1 > CPU_OVERCOMMIT for c in cores):
-                raise ResourceExhausted(f"no {req.cpu} cores with room left (each core takes "
-                                        f"{CPU_OVERCOMMIT} kernels)")
+            share = req.cpu / req.cores  # of each pinned core
+            cores = sorted(sorted(load, key=lambda c: (load[c], c))[: req.cores])
+            if any(load[c] + share > cap.cpu_overcommit + 1e-9 for c in cores):
+                raise ResourceExhausted(f"no {req.cores} cores with room left for {share:g} of a core each "
+                                        f"(each core takes {cap.cpu_overcommit:g} cores' worth of kernels)")
             taken = {r[0] for r in conn.execute("SELECT device_id FROM allocations WHERE slot='mock.device'")}
             free_devices = [d for d in cap.mock_devices if d not in taken]
             if req.mock_devices > len(free_devices):
                 raise ResourceExhausted(f"kernel asks for {req.mock_devices} mock devices; "
                                         f"{len(free_devices)} of {len(cap.mock_devices)} are free")
             devices = free_devices[: req.mock_devices]
-            rows = [(kernel_id, "cpu", str(c), 1.0) for c in cores]
+            rows = [(kernel_id, "cpu", str(c), share) for c in cores]
             rows.append((kernel_id, "mem", "root", float(req.mem)))
             rows += [(kernel_id, "mock.device", d, 1.0) for d in devices]
             conn.executemany("INSERT INTO allocations VALUES (?, ?, ?, ?)", rows)
-        return Allocation(cores=cores, mem=req.mem, mock_devices=devices)
+        return Allocation(cores=cores, mem=req.mem, mock_devices=devices, cpu=req.cpu)
 
     def release(self, kernel_id: str) -> None:
         with self._db.transaction() as conn:
@@ -97,6 +102,7 @@ class Allocator:
             return None
         return Allocation(
             cores=sorted(int(d) for s, d, _ in rows if s == "cpu"),
+            cpu=round(sum(a for s, _, a in rows if s == "cpu"), 2),
             mem=int(sum(a for s, _, a in rows if s == "mem")),
             mock_devices=sorted(d for s, d, _ in rows if s == "mock.device"),
         )

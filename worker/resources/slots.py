@@ -36,20 +36,30 @@ def parse_count(value: float | str) -> float:
     return n
 
 
+CPU_STEP = 0.01  # the finest fraction of a core a kernel can ask for
+
+
 @dataclass(frozen=True)
 class SlotRequest:
-    """What one kernel asks for: whole cores (rounded up), bytes of memory, mock devices."""
+    """What one kernel asks for: cores (a fraction of one allowed), bytes of memory, mock devices."""
 
-    cpu: int
+    cpu: float
     mem: int
     mock_devices: int
 
+    @property
+    def cores(self) -> int:
+        """How many cores the kernel is pinned to: the cores it asks for, rounded up."""
+        return math.ceil(self.cpu - 1e-9)
+
     def as_slots(self) -> dict[str, str]:
-        return {"cpu": str(self.cpu), "mem": str(self.mem), "mock.device": str(self.mock_devices)}
+        return {"cpu": f"{self.cpu:g}", "mem": str(self.mem), "mock.device": str(self.mock_devices)}
 
 
-def parse_slots(slots: dict[str, float | str], known: tuple[str, ...] = KNOWN_SLOTS) -> SlotRequest:
-    """Validate a kernel's `resource_slots`; unknown slots with a non-zero amount are refused."""
+def parse_slots(slots: dict[str, float | str], known: tuple[str, ...] = KNOWN_SLOTS,
+                fractional_cpu: bool = True) -> SlotRequest:
+    """Validate a kernel's `resource_slots`; unknown slots with a non-zero amount are refused.
+    `cpu` is kept to hundredths of a core, or rounded up to whole cores unless `fractional_cpu`."""
     for name, amount in slots.items():
         if name in known:
             continue
@@ -62,11 +72,12 @@ def parse_slots(slots: dict[str, float | str], known: tuple[str, ...] = KNOWN_SL
                                       f"(known: {', '.join(known)})")
     if "cpu" not in slots or "mem" not in slots:
         raise UnsupportedResource("resource_slots must include 'cpu' and 'mem'")
-    cpu = math.ceil(_parsed("cpu", parse_count, slots["cpu"]))
+    asked = _parsed("cpu", parse_count, slots["cpu"])
+    cpu = round(asked, 2) if fractional_cpu else float(math.ceil(asked))
     mem = _parsed("mem", parse_bytes, slots["mem"])
     mock = math.ceil(_parsed("mock.device", parse_count, slots.get("mock.device", 0)))
-    if cpu < 1:
-        raise UnsupportedResource("resource_slots.cpu must be at least 1 core")
+    if cpu < CPU_STEP:
+        raise UnsupportedResource(f"resource_slots.cpu must be at least {CPU_STEP:g} of a core, got {asked:g}")
     if mem < 64 << 20:
         raise UnsupportedResource(f"resource_slots.mem must be at least 64 MiB, got {mem} bytes")
     return SlotRequest(cpu=cpu, mem=mem, mock_devices=mock)

@@ -37,7 +37,7 @@ def builtin_stages(settings: AgentSettings, client: docker.DockerClient, allocat
                    secrets: KernelSecrets) -> list[Stage[Any, Any]]:
     return [
         ImagePullStage(client, puller, on_pull_decided, secrets),
-        ResourceStage(allocator),
+        ResourceStage(allocator, settings.fractional_cpu),
         EnvironStage(),
         IntrinsicMountStage(),
         ScratchStage(),

@@ -87,7 +87,7 @@ def resource_lines(ctx: KernelContext) -> dict[str, str]:
     alloc = ctx.output(ResourceStage)
     lines = {
         "SLOTS": json.dumps(alloc.resource_spec()["slots"], sort_keys=True),
-        "CPU_SHARES": ",".join(f"{c}:1" for c in alloc.cores),
+        "CPU_SHARES": ",".join(f"{c}:{alloc.cpu_amount / len(alloc.cores):g}" for c in alloc.cores),
         "MEM_SHARES": f"root:{alloc.mem}",
         "MOUNTS": ",".join(f"{m.source}:{m.target}:{'ro' if m.read_only else 'rw'}" for m in all_mounts(ctx)),
     }

@@ -46,6 +46,7 @@ class ContainerSpec:
     supplementary_gids: list[int]
     hostname: str
     cores: list[int]
+    cpu: float  # cores' worth of CPU time (the CFS quota) over `cores`
     mem: int
     service_ports: list[ServicePort]
     bind_host: str
@@ -82,7 +83,8 @@ class ContainerCreationStage(Stage[ContainerSpec, ContainerInfo]):
             image_id=ctx.output(ImagePullStage).id, command=ctx.output(CmdArgStage).command,
             environ=ctx.output(EnvironStage).environ, mounts=all_mounts(ctx), uid=ctx.uid, gid=ctx.gid,
             supplementary_gids=ctx.supplementary_gids, hostname=c.cluster_hostname, cores=alloc.cores,
-            mem=alloc.mem, service_ports=ctx.output(ServicePortsStage).ports, bind_host=self._settings.bind_host,
+            cpu=alloc.cpu_amount, mem=alloc.mem, service_ports=ctx.output(ServicePortsStage).ports,
+            bind_host=self._settings.bind_host,
             network=net.network, alias=net.alias, log_max_size=self._settings.container_log_max_size,
             log_max_files=self._settings.container_log_max_files)
 
@@ -112,7 +114,7 @@ class ContainerCreationStage(Stage[ContainerSpec, ContainerInfo]):
                     for m in spec.mounts],
             port_bindings=ports,
             cpuset_cpus=",".join(map(str, spec.cores)),
-            nano_cpus=len(spec.cores) * 1_000_000_000,
+            nano_cpus=round(spec.cpu * 1_000_000_000),
             mem_limit=spec.mem,
             memswap_limit=spec.mem,
             pids_limit=spec.pids_limit,

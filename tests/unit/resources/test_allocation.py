@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from contract.errors import ResourceExhausted, UnsupportedResource
-from worker.resources.allocator import CPU_OVERCOMMIT, Allocator, HostCapacity, PortPool, free_on_host
+from worker.resources.allocator import DEFAULT_CPU_OVERCOMMIT, Allocator, HostCapacity, PortPool, free_on_host
 from worker.resources.slots import SlotRequest, parse_bytes, parse_slots
 from worker.state.creation_slots import CreationSlots
 from worker.state.db import StateDB
@@ -32,7 +32,7 @@ def test_parse_bytes_understands_binary_suffixes(text: str | int, value: int) ->
     ({"cpu": 1, "mem": "1g", "tpu": 2}, "'tpu' is not available"),
     ({"cpu": 1, "mem": "-5"}, "resource_slots.mem"),
     ({"cpu": "x", "mem": "1g"}, "resource_slots.cpu"),
-    ({"cpu": 0, "mem": "1g"}, "at least 1 core"),
+    ({"cpu": 0, "mem": "1g"}, "at least 0.01 of a core"),
     ({"cpu": 1, "mem": "1m"}, "at least 64 MiB"),
 ])
 def test_parse_slots_refuses_bad_requests_naming_the_slot(slots: dict[str, float | str], message: str) -> None:
@@ -41,7 +41,7 @@ def test_parse_slots_refuses_bad_requests_naming_the_slot(slots: dict[str, float
 
 
 def test_unknown_slots_asking_for_nothing_are_fine() -> None:
-    assert parse_slots({"cpu": "1.5", "mem": "1g", "tpu": 0}) == SlotRequest(cpu=2, mem=1 << 30, mock_devices=0)
+    assert parse_slots({"cpu": "1.5", "mem": "1g", "tpu": 0}) == SlotRequest(cpu=1.5, mem=1 << 30, mock_devices=0)
 
 
 def test_allocation_is_all_or_nothing_and_released_by_kernel(db: StateDB) -> None:
@@ -62,12 +62,32 @@ def test_allocation_is_all_or_nothing_and_released_by_kernel(db: StateDB) -> Non
 
 def test_cores_are_shared_up_to_the_overcommit_then_refused(db: StateDB) -> None:
     alloc = Allocator(db, HostCapacity(cores=(0,), mem=1 << 40))
-    for i in range(CPU_OVERCOMMIT):
+    for i in range(int(DEFAULT_CPU_OVERCOMMIT)):
         alloc.allocate(f"k{i}", SlotRequest(cpu=1, mem=64 << 20, mock_devices=0))
     with pytest.raises(ResourceExhausted, match="room"):
         alloc.allocate("one-too-many", SlotRequest(cpu=1, mem=64 << 20, mock_devices=0))
     with pytest.raises(ResourceExhausted, match="this host has 1"):
         alloc.allocate("big", SlotRequest(cpu=2, mem=64 << 20, mock_devices=0))
+
+
+def test_the_overcommit_is_a_setting_and_fractions_of_a_core_share_it(db: StateDB) -> None:
+    alloc = Allocator(db, HostCapacity(cores=(0, 1), mem=1 << 40, cpu_overcommit=50))
+    for i in range(100):  # 100 one-core kernels on a 2-core host
+        alloc.allocate(f"k{i}", SlotRequest(cpu=1, mem=64 << 20, mock_devices=0))
+    with pytest.raises(ResourceExhausted, match="room"):
+        alloc.allocate("k100", SlotRequest(cpu=1, mem=64 << 20, mock_devices=0))
+    half = Allocator(StateDB(db.path.with_name("half.db")), HostCapacity(cores=(0,), mem=1 << 40, cpu_overcommit=1))
+    a, b = (half.allocate(k, SlotRequest(cpu=0.5, mem=64 << 20, mock_devices=0)) for k in ("a", "b"))
+    assert a.cores == b.cores == [0] and a.cpu == b.cpu == 0.5  # pinned to one core, half of it each
+    with pytest.raises(ResourceExhausted, match="room"):
+        half.allocate("c", SlotRequest(cpu=0.25, mem=64 << 20, mock_devices=0))
+    assert half.of("a") == a
+
+
+def test_fractional_cores_are_parsed_or_rounded_up_as_set() -> None:
+    assert parse_slots({"cpu": 0.25, "mem": "1g"}).cpu == 0.25
+    assert parse_slots({"cpu": "1.5", "mem": "1g"}).cores == 2
+    assert parse_slots({"cpu": 0.25, "mem": "1g"}, fractional_cpu=False).cpu == 1
 
 
 def test_concurrent_allocations_never_double_allocate_a_device(db: StateDB) -> None:
