@@ -20,6 +20,7 @@ from worker.inference.monitor import ModelMonitor
 from worker.kernel_secrets import KernelSecrets
 from worker.metrics import AgentMetrics
 from worker.pipeline.graph import Pipeline
+from worker.resources.accelerators import Device
 from worker.resources.allocator import Allocator, PortPool
 from worker.runner_client import RunnerConnections
 from worker.state.creation_slots import CreationSlots
@@ -45,6 +46,7 @@ class Host:
     metrics: AgentMetrics
     long_work: LongWork  # slots of the threads pool that long tasks may hold (worker/capacity.py)
     models: ModelMonitor  # the health of inference kernels' model services
+    devices: list[Device]  # accelerator devices (GPUs found through NVML, mock ones)
 
     def close(self) -> None:
         """Close the connections this host holds."""

@@ -19,6 +19,7 @@ from worker.kernels.create import pull_decided
 from worker.kernels.records import save_record
 from worker.metrics import AgentMetrics
 from worker.pipeline.plugins import with_plugins
+from worker.resources.accelerators import CUDA_SLOT, MOCK_SLOT, host_devices
 from worker.resources.allocator import Allocator, HostCapacity, PortPool
 from worker.runner_client import RunnerConnections
 from worker.runner_files import install_runner
@@ -38,8 +39,10 @@ def connect(settings: AgentSettings) -> Host:
     events = EventProducer(r, settings.id, settings.events_stream, settings.events_maxlen)
     db = StateDB(settings.var_dir.resolve() / "agent.db")
     registry = KernelRegistry(db)
+    devices = host_devices(settings)
     capacity = HostCapacity.detect(settings.reserved_cpu, settings.reserved_mem,
-                                   tuple(d.device_id for d in settings.mock_devices), settings.cpu_overcommit)
+                                   tuple(d.device_id for d in devices if d.slot == MOCK_SLOT), settings.cpu_overcommit,
+                                   tuple(d.device_id for d in devices if d.slot == CUDA_SLOT))
     allocator = Allocator(db, capacity)
     ports = PortPool(db, *settings.port_range, bind_host=settings.bind_host)
     metrics = AgentMetrics()
@@ -54,7 +57,7 @@ def connect(settings: AgentSettings) -> Host:
                           lambda kernel_id: registry.state_of(kernel_id) is KernelState.RUNNING)
     return Host(settings, client, r, events, db, registry, allocator, ports,
                 CreationSlots(db, settings.kernel_creation_concurrency), pipeline, plugins, runners, secrets, metrics,
-                LongWork(max(1, settings.concurrency - settings.control_threads)), models)
+                LongWork(max(1, settings.concurrency - settings.control_threads)), models, devices)
 
 
 _current: Host | None = None

@@ -63,7 +63,8 @@ def plan(h: Host, req: CreateKernelsReq, result_id: str | None) -> list[PlanEntr
     s = h.settings
     entries = []
     for i, (kernel_id, config) in enumerate(zip(req.raw_kernel_ids, req.raw_configs, strict=True)):
-        parse_slots(config.resource_slots, fractional_cpu=s.fractional_cpu)  # bad slots fail here, before anything
+        # an unknown slot or a bad amount fails here, before anything
+        parse_slots(config.resource_slots, h.allocator.capacity.slots, s.fractional_cpu)
         check_model_definition(config, f"raw_configs.{i}")
         ref = req.kernel_image_refs.get(kernel_id)
         if ref is not None and normalized_arch(ref.architecture) != normalized_arch(platform.machine()):

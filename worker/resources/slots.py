@@ -12,7 +12,8 @@ from contract.errors import UnsupportedResource
 
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgtp]?)i?b?\s*$", re.IGNORECASE)
 _UNITS = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40, "p": 1 << 50}
-KNOWN_SLOTS = ("cpu", "mem", "mock.device")
+KNOWN_SLOTS = ("cpu", "mem", "mock.device", "cuda.device")
+DEVICE_SLOTS = ("mock.device", "cuda.device")  # exclusive devices, by count
 T = TypeVar("T")
 
 
@@ -46,6 +47,7 @@ class SlotRequest:
     cpu: float
     mem: int
     mock_devices: int
+    cuda_devices: int = 0
 
     @property
     def cores(self) -> int:
@@ -53,7 +55,11 @@ class SlotRequest:
         return math.ceil(self.cpu - 1e-9)
 
     def as_slots(self) -> dict[str, str]:
-        return {"cpu": f"{self.cpu:g}", "mem": str(self.mem), "mock.device": str(self.mock_devices)}
+        return {"cpu": f"{self.cpu:g}", "mem": str(self.mem), "mock.device": str(self.mock_devices),
+                "cuda.device": str(self.cuda_devices)}
+
+    def devices(self, slot: str) -> int:
+        return self.cuda_devices if slot == "cuda.device" else self.mock_devices
 
 
 def parse_slots(slots: dict[str, float | str], known: tuple[str, ...] = KNOWN_SLOTS,
@@ -76,11 +82,12 @@ def parse_slots(slots: dict[str, float | str], known: tuple[str, ...] = KNOWN_SL
     cpu = round(asked, 2) if fractional_cpu else float(math.ceil(asked))
     mem = _parsed("mem", parse_bytes, slots["mem"])
     mock = math.ceil(_parsed("mock.device", parse_count, slots.get("mock.device", 0)))
+    cuda = math.ceil(_parsed("cuda.device", parse_count, slots.get("cuda.device", 0)))
     if cpu < CPU_STEP:
         raise UnsupportedResource(f"resource_slots.cpu must be at least {CPU_STEP:g} of a core, got {asked:g}")
     if mem < 64 << 20:
         raise UnsupportedResource(f"resource_slots.mem must be at least 64 MiB, got {mem} bytes")
-    return SlotRequest(cpu=cpu, mem=mem, mock_devices=mock)
+    return SlotRequest(cpu=cpu, mem=mem, mock_devices=mock, cuda_devices=cuda)
 
 
 def _parsed(slot: str, parse: Callable[[float | str], T], value: float | str) -> T:

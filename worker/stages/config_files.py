@@ -93,6 +93,8 @@ def resource_lines(ctx: KernelContext) -> dict[str, str]:
     }
     if alloc.mock_devices:
         lines["MOCK.DEVICE_SHARES"] = ",".join(f"{d}:1" for d in alloc.mock_devices)
+    if alloc.cuda_devices:
+        lines["CUDA.DEVICE_SHARES"] = ",".join(f"{d}:1" for d in alloc.cuda_devices)
     return lines
 
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 import docker
 from docker.errors import APIError, NotFound
-from docker.types import LogConfig, Mount
+from docker.types import DeviceRequest, LogConfig, Mount
 from pydantic import BaseModel
 
 from contract.errors import KernelCreationFailed
@@ -47,6 +47,7 @@ class ContainerSpec:
     hostname: str
     cores: list[int]
     cpu: float  # cores' worth of CPU time (the CFS quota) over `cores`
+    gpus: list[str]  # UUIDs of the NVIDIA GPUs the kernel gets (through the NVIDIA container runtime)
     mem: int
     service_ports: list[ServicePort]
     bind_host: str
@@ -83,8 +84,8 @@ class ContainerCreationStage(Stage[ContainerSpec, ContainerInfo]):
             image_id=ctx.output(ImagePullStage).id, command=ctx.output(CmdArgStage).command,
             environ=ctx.output(EnvironStage).environ, mounts=all_mounts(ctx), uid=ctx.uid, gid=ctx.gid,
             supplementary_gids=ctx.supplementary_gids, hostname=c.cluster_hostname, cores=alloc.cores,
-            cpu=alloc.cpu_amount, mem=alloc.mem, service_ports=ctx.output(ServicePortsStage).ports,
-            bind_host=self._settings.bind_host,
+            cpu=alloc.cpu_amount, gpus=alloc.cuda_devices, mem=alloc.mem,
+            service_ports=ctx.output(ServicePortsStage).ports, bind_host=self._settings.bind_host,
             network=net.network, alias=net.alias, log_max_size=self._settings.container_log_max_size,
             log_max_files=self._settings.container_log_max_files)
 
@@ -124,6 +125,8 @@ class ContainerCreationStage(Stage[ContainerSpec, ContainerInfo]):
             init=True,
             group_add=[str(g) for g in spec.supplementary_gids] or None,
             network_mode=spec.network or "bridge",
+            device_requests=[DeviceRequest(driver="nvidia", device_ids=spec.gpus, capabilities=[["gpu"]])]
+            if spec.gpus else None,
             # what a kernel prints is bounded on the host's disk too: Docker rotates its log
             log_config=LogConfig(type=LogConfig.types.JSON, config={
                 "max-size": spec.log_max_size, "max-file": str(spec.log_max_files)}),
