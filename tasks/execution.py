@@ -13,6 +13,7 @@ from contract.execution import (
     TriggerBatchExecutionReq,
 )
 from contract.kernels import KernelReq, LifecycleReason
+from contract.naming import output_key
 from tasks.agent_task import agent_task
 from tasks.lifecycle import destroy_kernel
 from worker import batch_execution, execution, service_apps
@@ -24,7 +25,8 @@ from worker.runtime import host
 @agent_task(ops.EXECUTE, long=True, track_started=False, send_events=False, acks_late=False)
 def execute(req: ExecuteReq) -> dict[str, Any]:
     """Start, continue or feed input to a run; returns the output gathered within flush_timeout."""
-    return execution.execute(host(), req, _destroy_later)
+    key = output_key(execute.request.id) if req.stream else None
+    return execution.execute(host(), req, _destroy_later, key)
 
 
 def _destroy_later(kernel_id: str, session_id: str, reason: LifecycleReason) -> None:

@@ -10,10 +10,10 @@ import logging
 import time
 from collections import deque
 from collections.abc import Callable
-from typing import Any, Literal
+from typing import Any
 
 import docker.errors
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
 from contract.errors import CodeTooLarge, KernelNotFound, KernelUnavailable
 from contract.events import (
@@ -26,23 +26,11 @@ from contract.execution import ExecuteReq, GetCompletionsReq
 from contract.kernels import LifecycleReason
 from worker.host import Host
 from worker.kernels.destroy import clean_dead_kernel
+from worker.run_steps import step, stream_steps
 from worker.runner_client import RunnerClient, RunnerUnavailable
 from worker.state.kernels import KernelRecord, KernelState
 
 log = logging.getLogger(__name__)
-
-REPLY_MARGIN = 30.0  # seconds beyond flush_timeout to wait for the runner's reply
-
-
-class ExecuteReply(BaseModel):
-    """What a runner must answer to `execute` (anything else from the kernel is refused)."""
-
-    runId: str
-    status: Literal["continued", "waiting-input", "finished", "clean-finished", "build-finished", "exec-timeout"]
-    console: list[tuple[str, Any]]
-    exitCode: int | None = None
-    options: dict[str, Any] | None = None
-
 
 def runner_of(h: Host, record: KernelRecord) -> RunnerClient:
     """The kernel's runner, through this host's connections, checked to be the process of its handshake."""
@@ -90,8 +78,9 @@ def explain_unreachable(h: Host, record: KernelRecord, err: Exception) -> Except
 DestroyLater = Callable[[str, str, LifecycleReason], None]
 
 
-def execute(h: Host, req: ExecuteReq, destroy_later: DestroyLater) -> dict[str, Any]:
-    """One step of a run: start (query/batch), feed input, or continue; returns the runner's result.
+def execute(h: Host, req: ExecuteReq, destroy_later: DestroyLater, output_key: str | None = None) -> dict[str, Any]:
+    """One step of a run: start (query/batch), feed input, or continue; returns the runner's result
+    (with `stream`, its output goes to the list `output_key` as it comes: worker/run_steps.py).
     A run past its exec timeout gets its kernel destroyed (through `destroy_later`)."""
     check_code_size(h, req.code)
     record = runnable_kernel(h, req.kernel_id)
@@ -100,9 +89,12 @@ def execute(h: Host, req: ExecuteReq, destroy_later: DestroyLater) -> dict[str, 
     runner = runner_of(h, record)
     started = time.perf_counter()
     try:
-        raw = runner.request("execute", timeout=req.flush_timeout + REPLY_MARGIN, run_id=req.run_id,
-                             mode=req.mode, code=req.code, opts=req.opts, flush_timeout=req.flush_timeout)
-        reply = ExecuteReply.model_validate(raw).model_dump()
+        if req.stream and output_key is not None:
+            reply = stream_steps(h.redis, runner, output_key, mode=req.mode, run_id=req.run_id, code=req.code,
+                                 opts=req.opts, flush_timeout=req.flush_timeout)
+        else:
+            reply = step(runner, mode=req.mode, run_id=req.run_id, code=req.code, opts=req.opts,
+                         flush_timeout=req.flush_timeout)
     except RunnerUnavailable as e:
         h.events.produce(ExecutionCancelled(session_id=session_id))
         raise explain_unreachable(h, record, e) from None
