@@ -44,9 +44,10 @@ def check_code_size(h: Host, text: str, what: str = "code") -> None:
 
 
 def runnable_kernel(h: Host, kernel_id: str) -> KernelRecord:
-    """The kernel's record if code can be sent to it; KernelUnavailable (a RuntimeError) if not."""
+    """The kernel's record (brief: without its creation context) if code can be sent to it;
+    KernelUnavailable (a RuntimeError) if not."""
     try:
-        record = h.registry.get(kernel_id)
+        record = h.registry.get_brief(kernel_id)
     except KernelNotFound as e:
         raise KernelUnavailable(str(e)) from None
     if record.state is not KernelState.RUNNING:
@@ -81,11 +82,14 @@ DestroyLater = Callable[[str, str, LifecycleReason], None]
 def execute(h: Host, req: ExecuteReq, destroy_later: DestroyLater, output_key: str | None = None) -> dict[str, Any]:
     """One step of a run: start (query/batch), feed input, or continue; returns the runner's result
     (with `stream`, its output goes to the list `output_key` as it comes: worker/run_steps.py).
-    A run past its exec timeout gets its kernel destroyed (through `destroy_later`)."""
+    A run past its exec timeout gets its kernel destroyed (through `destroy_later`).
+
+    execution_started carries the time the call started and goes out with the call's outcome
+    (execution_finished, _timeout or _cancelled): one Redis round trip on the hot path, not two."""
     check_code_size(h, req.code)
     record = runnable_kernel(h, req.kernel_id)
     session_id = req.session_id
-    h.events.produce(ExecutionStarted(session_id=session_id))
+    began = ExecutionStarted(session_id=session_id)
     runner = runner_of(h, record)
     started = time.perf_counter()
     try:
@@ -96,18 +100,20 @@ def execute(h: Host, req: ExecuteReq, destroy_later: DestroyLater, output_key: s
             reply = step(runner, mode=req.mode, run_id=req.run_id, code=req.code, opts=req.opts,
                          flush_timeout=req.flush_timeout)
     except RunnerUnavailable as e:
-        h.events.produce(ExecutionCancelled(session_id=session_id))
+        h.events.produce_all([began, ExecutionCancelled(session_id=session_id)])
         raise explain_unreachable(h, record, e) from None
     except ValidationError:
-        h.events.produce(ExecutionCancelled(session_id=session_id))
+        h.events.produce_all([began, ExecutionCancelled(session_id=session_id)])
         raise KernelUnavailable(f"kernel {record.kernel_id}'s runner answered execute with a malformed reply") from None
     h.metrics.execute_seconds.labels(req.mode).observe(time.perf_counter() - started)
     status = reply["status"]
     if status == "finished":
-        h.events.produce(ExecutionFinished(session_id=session_id))
+        h.events.produce_all([began, ExecutionFinished(session_id=session_id)])
     elif status == "exec-timeout":
-        h.events.produce(ExecutionTimeout(session_id=session_id))
+        h.events.produce_all([began, ExecutionTimeout(session_id=session_id)])
         destroy_later(record.kernel_id, record.session_id, LifecycleReason.EXEC_TIMEOUT)
+    else:
+        h.events.produce(began)
     reply["files"] = []  # kept for API backward-compatibility
     return reply
 
