@@ -6,12 +6,13 @@ no command are skipped (`exec` falls back to the run's code). A failed build ski
 then finishes with exit code 127.
 """
 
-import codecs
 import contextlib
 import os
 import signal
 import subprocess
 import threading
+
+from runner.pipes import pump_text
 
 STEPS = (("clean", "clean-finished"), ("build", "build-finished"), ("exec", "finished"))
 
@@ -85,10 +86,4 @@ class BatchJob:
         return code if code >= 0 else 128 - code
 
     def _pump(self, pipe, kind):
-        decoder = codecs.getincrementaldecoder("utf-8")("replace")
-        while True:
-            data = pipe.read1(65536)
-            if not data:
-                break
-            self.run.append(kind, decoder.decode(data))
-        pipe.close()
+        pump_text(pipe, lambda text: self.run.append(kind, text))

@@ -5,7 +5,6 @@ its raw stdout/stderr (output of subprocesses) into the current run, and starts 
 dies (the namespace is lost then, and the run ends with the child's exit status).
 """
 
-import codecs
 import itertools
 import json
 import os
@@ -14,6 +13,8 @@ import struct
 import subprocess
 import sys
 import threading
+
+from runner.pipes import pump_text
 
 CHILD = os.path.join(os.path.dirname(os.path.abspath(__file__)), "child.py")
 
@@ -122,12 +123,9 @@ class QueryProcess:
             run.mark("finished", code if code >= 0 else 128 - code)
 
     def _read_raw(self, pipe, kind):
-        decoder = codecs.getincrementaldecoder("utf-8")("replace")
-        while True:
-            data = pipe.read1(65536)
-            if not data:
-                break
+        def write(text):
             run = self.run
             if run is not None and run.is_running():
-                run.append(kind, decoder.decode(data))
-        pipe.close()
+                run.append(kind, text)
+
+        pump_text(pipe, write)
