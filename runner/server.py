@@ -26,7 +26,7 @@ import time
 import uuid
 
 from runner.batch import BatchJob
-from runner.limits import Limits, in_own_container, kill_all_others, start_thread
+from runner.limits import Limits, in_own_container, kill_all_others, lock_code_in_memory, start_thread
 from runner.models import ModelServices
 from runner.query import QueryProcess
 from runner.runs import Run
@@ -311,8 +311,15 @@ class Server:
     def __init__(self, path, kernel):
         self.kernel = kernel
         self.listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.listener.bind(path)
+        # Bound and listening under a temporary name, then renamed: a client that sees the path
+        # can connect at once, and never finds it open to others than its owner.
+        temporary = f"{path}.{os.getpid()}"
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temporary)
+        self.listener.bind(temporary)
+        os.chmod(temporary, 0o600)
         self.listener.listen(64)
+        os.rename(temporary, path)
         self.listener.setblocking(False)
         self.selector = selectors.DefaultSelector()
         self.selector.register(self.listener, selectors.EVENT_READ, None)
@@ -471,14 +478,12 @@ def main():
     KERNEL = Kernel(limits if limits is not None and limits.readable() else None)
     if KERNEL.limits is None:
         log("not watching memory and pids limits: not the main process of a container")
-    elif os.environ.get("RH_MLOCK", "1") == "1":
-        from runner.limits import lock_code_in_memory
-        log(f"locked {lock_code_in_memory() >> 10} KiB of code in memory")
+    else:
+        log(f"watching memory and pids limits; {lock_code_in_memory() >> 10} KiB of code locked in memory")
     path = os.environ.get("KERNEL_RUNNER_SOCKET", DEFAULT_SOCKET)
     with contextlib.suppress(FileNotFoundError):
         os.unlink(path)
     server = Server(path, KERNEL)
-    os.chmod(path, 0o600)
     start_thread(KERNEL.guard)
 
     def stop(signum, frame):
