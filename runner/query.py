@@ -36,6 +36,7 @@ class QueryProcess:
         self.ctl = None
         self.run = None             # the Run receiving output
         self.run_proc = None        # the interpreter that run was sent to
+        self.reader = None          # the thread reading the interpreter's frames
         self.waiting_input = False
         self.lock = threading.Lock()
         self.completions = {}       # request id -> [threading.Event, suggestions]
@@ -70,7 +71,7 @@ class QueryProcess:
             self.ctl = os.fdopen(ctl_w, "wb", buffering=0)
             pipes = [proc.stdout, proc.stderr]
             try:
-                start_thread(self._read_frames, proc, evt_r)
+                self.reader = start_thread(self._read_frames, proc, evt_r)
                 evt_r = None
                 for pipe, kind in ((proc.stdout, "stdout"), (proc.stderr, "stderr")):
                     start_thread(self._read_raw, pipe, kind)
@@ -110,6 +111,13 @@ class QueryProcess:
         if proc is not None and proc.poll() is None:
             self._kill_session(proc)
             proc.wait()
+
+    def shutdown(self):
+        """Kill the interpreter and wait until its reader is done: a daemon thread still writing to
+        stderr while the runner exits makes Python abort (SIGABRT) instead of exiting with 0."""
+        self.kill()
+        if self.reader is not None:
+            self.reader.join(5.0)
 
     @staticmethod
     def _kill_session(proc):

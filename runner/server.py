@@ -216,6 +216,7 @@ class Kernel:
         kill_all_others()
         self.query.kill()  # reap it: a new run must never meet the dying interpreter
         self.services.reap()
+        self.models.reap()
 
     def _kill_work(self):
         if self.batch is not None:
@@ -245,7 +246,7 @@ class Kernel:
         self._disarm_timeout()
         if self.batch is not None:
             self.batch.kill()
-        self.query.kill()
+        self.query.shutdown()
         self.services.shutdown_all()
         self.models.stop_all()
 

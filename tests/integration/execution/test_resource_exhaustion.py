@@ -12,7 +12,7 @@ from typing import Any
 import docker
 import pytest
 
-from tasks.client import AgentClient
+from agent_client.client import AgentClient
 from worker.state.kernels import KernelRecord
 
 # Every process forks at every step, 2**12 processes at most, each then holding its pid for 20 s.
