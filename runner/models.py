@@ -1,5 +1,7 @@
 """Model services of an inference kernel: pre-start actions, the service in its own process group,
-and its health, checked from inside the kernel (the agent asks; the runner looks).
+and its health, checked from inside the kernel (the agent asks; the runner looks). Services are
+user processes: oom_score_adj 1000, and killed with the rest when the runner must free the
+kernel's limits (runner/limits.py).
 
 Ops (runner/server.py): `start-model-service` {name, model_path, service}, `check-model-service`
 {name, port, path, timeout, expected_status_code}, `stop-model-service` {name}.
@@ -11,6 +13,8 @@ import os
 import signal
 import subprocess
 import time
+
+from runner.limits import raise_oom_score, spawn, user_argv
 
 STOP_GRACE = 2.0
 
@@ -28,7 +32,7 @@ def _run_pre_start(action, work_dir, env):
     elif kind == "run_command":
         command = args["command"]
         argv = ["/bin/sh", "-c", command] if isinstance(command, str) else list(command)
-        done = subprocess.run(argv, cwd=work_dir, env=env, stdin=subprocess.DEVNULL, capture_output=True,
+        done = subprocess.run(user_argv(argv), cwd=work_dir, env=env, stdin=subprocess.DEVNULL, capture_output=True,
                               timeout=float(args.get("timeout", 60)))
         if done.returncode != 0:
             tail = (done.stderr or done.stdout or b"")[-300:].decode("utf-8", "replace")
@@ -60,10 +64,10 @@ class ModelServices:
         command = service["start_command"]
         argv = [service.get("shell") or "/bin/sh", "-c", command] if isinstance(command, str) else list(command)
         try:
-            proc = subprocess.Popen(argv, cwd=self.work_dir, env=env, stdin=subprocess.DEVNULL,
-                                    start_new_session=True)
+            proc = spawn(argv, cwd=self.work_dir, env=env, stdin=subprocess.DEVNULL, start_new_session=True)
         except OSError as e:
             return {"status": "failed", "error": f"cannot start {argv[0]!r}: {e}"}
+        raise_oom_score(proc.pid)  # a user process: the OOM killer's choice before the runner
         self.procs[name] = proc
         return {"status": "started", "pid": proc.pid}
 
@@ -105,6 +109,12 @@ class ModelServices:
             except subprocess.TimeoutExpired:
                 continue
         return "stopped"
+
+    def reap(self):
+        """Reap services that have exited (a zombie still counts against the pids limit); `check`
+        then reports their exit code."""
+        for proc in list(self.procs.values()):
+            proc.poll()
 
     def stop_all(self):
         for name in list(self.procs):
