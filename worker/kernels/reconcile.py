@@ -68,7 +68,8 @@ def _check_running(h: Host, rec: KernelRecord, listed: dict[str, dict[str, Any]]
         done = clean_dead_kernel(h, rec.kernel_id, -1, LifecycleReason.CONTAINER_NOT_FOUND,
                                  "the kernel's container is gone", container_id=rec.container_id)
     else:
-        detail = "oom-killed: the container ran out of memory" if state.get("OOMKilled") else None
+        killed = state.get("OOMKilled") and int(state.get("ExitCode", 0)) == 137  # not a user process's OOM kill
+        detail = "oom-killed: the container ran out of memory" if killed else None
         done = clean_dead_kernel(h, rec.kernel_id, int(state.get("ExitCode", 255)),
                                  LifecycleReason.SELF_TERMINATED, detail, container_id=rec.container_id)
     if done:
