@@ -68,6 +68,16 @@ class KernelStarted(KernelEvent):
     creation_info: dict[str, Any]
 
 
+class ModelServiceStatus(KernelEvent):
+    """A model service of an inference kernel became healthy or unhealthy."""
+
+    name = "model_service_status"
+    model_name: str
+    healthy: bool
+    since: float
+    last_error: str | None = None
+
+
 class KernelTerminated(KernelEvent):
     name = "kernel_terminated"
     reason: str

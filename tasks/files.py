@@ -35,4 +35,4 @@ def download_single(req: FilePathReq) -> bytes:
 def list_files(req: FilePathReq) -> ListFilesResp:
     """The entries of a directory below the kernel's /home/work."""
     rec = host().registry.get(req.kernel_id)
-    return listing.list_files(rec.work_dir, req.filepath)
+    return listing.list_files(rec.work_dir, req.filepath, host().settings.max_list_entries)

@@ -18,7 +18,7 @@ from contract import operations as ops
 from contract.common import Empty
 from contract.kernels import CreateKernelsReq
 from contract.pipeline import PipelineGraph
-from tasks.agent_task import agent_task, spec_errors, to_json
+from tasks.agent_task import agent_task, long_work_slot, spec_errors, to_json
 from worker.app import app
 from worker.kernels import create
 from worker.kernels.create import PlanEntry
@@ -46,16 +46,18 @@ def settled(result_id: str) -> bool:
 
 def _provision(entries: list[dict[str, Any]]) -> Any:
     plan = [PlanEntry.model_validate(e) for e in entries]
-    return to_json(create.provision_all(host(), plan, settled))
+    with long_work_slot():
+        return to_json(create.provision_all(host(), plan, settled))
 
 
 def _start(entries: list[dict[str, Any]]) -> Any:
     plan = [PlanEntry.model_validate(e) for e in entries]
-    return to_json(create.start_all(host(), plan, settled))
+    with long_work_slot():
+        return to_json(create.start_all(host(), plan, settled))
 
 
-provision_step = app.task(name=ops.PROVISION_STEP)(spec_errors(ops.PROVISION_STEP, _provision))
-start_step = app.task(name=ops.START_STEP)(spec_errors(ops.START_STEP, _start))
+provision_step = app.task(name=ops.PROVISION_STEP, max_retries=None)(spec_errors(ops.PROVISION_STEP, _provision))
+start_step = app.task(name=ops.START_STEP, max_retries=None)(spec_errors(ops.START_STEP, _start))
 
 
 @agent_task(ops.DESCRIBE_PIPELINE)

@@ -31,7 +31,7 @@ def destroy_kernel(req: DestroyKernelReq) -> None:
             req.suppress_events)
 
 
-@agent_task(ops.RESTART_KERNEL)
+@agent_task(ops.RESTART_KERNEL, long=True)
 def restart_kernel(req: RestartKernelReq) -> KernelCreationResult:
     """A new container for the kernel, keeping its id, allocation, ports and work files."""
     return restart(host(), req.kernel_id, req.session_id, req.kernel_image, req.updated_config)
@@ -46,9 +46,11 @@ def sync_kernel_registry(req: SyncKernelRegistryReq) -> None:
 @agent_task(ops.LIST_KERNELS)
 def list_kernels(req: Empty) -> list[dict[str, Any]]:
     """This host's kernels as its registry has them (an addition to the spec, for agentctl)."""
+    h = host()
     return [{"kernel_id": r.kernel_id, "session_id": r.session_id, "state": r.state.value,
-             "container_id": r.container_id, "image": r.image, "created_at": r.created_at}
-            for r in host().registry.all()]
+             "container_id": r.container_id, "image": r.image, "created_at": r.created_at,
+             "models": [m.model_dump() for m in h.models.states(r.kernel_id)]}
+            for r in h.registry.all()]
 
 
 @agent_task(ops.SHUTDOWN)

@@ -6,8 +6,12 @@ kernel-creation chain, a background pull) stays on this host without naming the 
 
 from __future__ import annotations
 
-from celery import Celery, Task
+from typing import Any
 
+from celery import Celery, Task
+from celery.worker.request import Request
+
+from contract.redaction import SECRET_KEYS, redacted, redacted_repr
 from worker.config import load_settings
 
 TASK_MODULES = [
@@ -23,10 +27,26 @@ TASK_MODULES = [
 _settings = load_settings()
 
 
+class AgentRequest(Request):  # type: ignore[misc]
+    """A task message as the worker holds it, its secrets masked wherever the worker shows it
+    (Flower's task-received event, `celery inspect active|reserved`), whatever the sender did."""
+
+    @property
+    def kwargsrepr(self) -> str:
+        text = str(self._kwargsrepr or "")
+        return redacted_repr(self._kwargs) if any(k in text for k in SECRET_KEYS) else text
+
+    def info(self, safe: bool = False) -> dict[str, Any]:
+        info: dict[str, Any] = super().info(safe)
+        info["kwargs"] = self.kwargsrepr if safe else redacted(info["kwargs"])
+        return info
+
+
 class AgentTask(Task):  # type: ignore[misc]
     """Base of the agent's tasks. Results are users' data (code output, file contents), so the
     worker's log lines and Flower's task events show only their first bytes."""
 
+    Request = AgentRequest
     resultrepr_maxsize = 120
 
 

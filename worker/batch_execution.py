@@ -14,8 +14,9 @@ import uuid
 from contract.errors import KernelUnavailable
 from contract.events import SessionFailure, SessionSuccess
 from contract.execution import TriggerBatchExecutionReq
-from worker.execution import REPLY_MARGIN, explain_unreachable, runnable_kernel, runner_of
+from worker.execution import explain_unreachable, runnable_kernel, runner_of
 from worker.host import Host
+from worker.run_steps import REPLY_MARGIN
 from worker.runner_client import RunnerRefused, RunnerUnavailable
 
 log = logging.getLogger(__name__)

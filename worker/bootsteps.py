@@ -7,6 +7,7 @@ one job, in a declared order (Celery's `requires`); Celery stops them in reverse
     RecoveryStep    what a previous run left: destroys and restarts it cut, half-made creations
     WatcherStep     the Docker events watcher (before the first reconcile pass: no death is missed)
     ReconcilerStep  one pass with no grace (re-attaches running kernels), then one every interval
+    ModelMonitorStep the health monitor of inference kernels' model services
     LivenessStep    the liveness key managers check, agent_started, the heartbeat
 
 This module and worker/app.py are the only Celery in worker/: the logic they start takes plain
@@ -27,12 +28,14 @@ from contract.naming import LIVENESS_REFRESH_S
 from worker import liveness
 from worker.host import Host
 from worker.kernels.reconcile import PeriodicReconciler
+from worker.kernels.records import watch_models
 from worker.kernels.recovery import recover_interrupted_creations
 from worker.kernels.resume import finish_interrupted_lifecycle, resume_kernels
 from worker.kernels.watcher import DockerEventWatcher
 from worker.metrics import MetricsServer
 from worker.runtime import close_host, host
 from worker.shutdown import shutdown_kernels
+from worker.state.kernels import KernelState
 
 log = logging.getLogger(__name__)
 
@@ -148,6 +151,22 @@ class ReconcilerStep(bootsteps.StartStopStep):  # type: ignore[misc]
             self._reconciler = None
 
 
+class ModelMonitorStep(bootsteps.StartStopStep):  # type: ignore[misc]
+    """Watches the model services of inference kernels (those re-attached at start included)."""
+
+    requires = (ReconcilerStep,)
+
+    def start(self, worker: Any) -> None:
+        h = host()
+        h.models.start()
+        for rec in h.registry.all():
+            if rec.state is KernelState.RUNNING:
+                watch_models(h, rec)
+
+    def stop(self, worker: Any) -> None:
+        host().models.stop()
+
+
 def agent_info(h: Host) -> dict[str, Any]:
     """What the heartbeat tells managers about this host."""
     s = h.settings
@@ -164,7 +183,7 @@ class LivenessStep(bootsteps.StartStopStep):  # type: ignore[misc]
     """Says the agent is there: the liveness key, agent_started and the heartbeat; first to stop,
     so managers stop sending before the kernels go."""
 
-    requires = (ReconcilerStep, "celery.worker.components:Timer")
+    requires = (ModelMonitorStep, "celery.worker.components:Timer")
 
     def __init__(self, worker: Any, **kwargs: Any) -> None:
         super().__init__(worker, **kwargs)
@@ -208,4 +227,4 @@ class LivenessStep(bootsteps.StartStopStep):  # type: ignore[misc]
             log.exception("heartbeat failed")
 
 
-STEPS = (HostStep, MetricsStep, RecoveryStep, WatcherStep, ReconcilerStep, LivenessStep)
+STEPS = (HostStep, MetricsStep, RecoveryStep, WatcherStep, ReconcilerStep, ModelMonitorStep, LivenessStep)

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import deque
 from collections.abc import Callable
-from typing import Any, Literal
+from typing import Any
 
 import docker.errors
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
 from contract.errors import CodeTooLarge, KernelNotFound, KernelUnavailable
 from contract.events import (
@@ -25,23 +26,11 @@ from contract.execution import ExecuteReq, GetCompletionsReq
 from contract.kernels import LifecycleReason
 from worker.host import Host
 from worker.kernels.destroy import clean_dead_kernel
+from worker.run_steps import step, stream_steps
 from worker.runner_client import RunnerClient, RunnerUnavailable
 from worker.state.kernels import KernelRecord, KernelState
 
 log = logging.getLogger(__name__)
-
-REPLY_MARGIN = 30.0  # seconds beyond flush_timeout to wait for the runner's reply
-
-
-class ExecuteReply(BaseModel):
-    """What a runner must answer to `execute` (anything else from the kernel is refused)."""
-
-    runId: str
-    status: Literal["continued", "waiting-input", "finished", "clean-finished", "build-finished", "exec-timeout"]
-    console: list[tuple[str, Any]]
-    exitCode: int | None = None
-    options: dict[str, Any] | None = None
-
 
 def runner_of(h: Host, record: KernelRecord) -> RunnerClient:
     """The kernel's runner, through this host's connections, checked to be the process of its handshake."""
@@ -55,9 +44,10 @@ def check_code_size(h: Host, text: str, what: str = "code") -> None:
 
 
 def runnable_kernel(h: Host, kernel_id: str) -> KernelRecord:
-    """The kernel's record if code can be sent to it; KernelUnavailable (a RuntimeError) if not."""
+    """The kernel's record (brief: without its creation context) if code can be sent to it;
+    KernelUnavailable (a RuntimeError) if not."""
     try:
-        record = h.registry.get(kernel_id)
+        record = h.registry.get_brief(kernel_id)
     except KernelNotFound as e:
         raise KernelUnavailable(str(e)) from None
     if record.state is not KernelState.RUNNING:
@@ -89,32 +79,41 @@ def explain_unreachable(h: Host, record: KernelRecord, err: Exception) -> Except
 DestroyLater = Callable[[str, str, LifecycleReason], None]
 
 
-def execute(h: Host, req: ExecuteReq, destroy_later: DestroyLater) -> dict[str, Any]:
-    """One step of a run: start (query/batch), feed input, or continue; returns the runner's result.
-    A run past its exec timeout gets its kernel destroyed (through `destroy_later`)."""
+def execute(h: Host, req: ExecuteReq, destroy_later: DestroyLater, output_key: str | None = None) -> dict[str, Any]:
+    """One step of a run: start (query/batch), feed input, or continue; returns the runner's result
+    (with `stream`, its output goes to the list `output_key` as it comes: worker/run_steps.py).
+    A run past its exec timeout gets its kernel destroyed (through `destroy_later`).
+
+    execution_started carries the time the call started and goes out with the call's outcome
+    (execution_finished, _timeout or _cancelled): one Redis round trip on the hot path, not two."""
     check_code_size(h, req.code)
     record = runnable_kernel(h, req.kernel_id)
     session_id = req.session_id
-    h.events.produce(ExecutionStarted(session_id=session_id))
+    began = ExecutionStarted(session_id=session_id)
     runner = runner_of(h, record)
     started = time.perf_counter()
     try:
-        raw = runner.request("execute", timeout=req.flush_timeout + REPLY_MARGIN, run_id=req.run_id,
-                             mode=req.mode, code=req.code, opts=req.opts, flush_timeout=req.flush_timeout)
-        reply = ExecuteReply.model_validate(raw).model_dump()
+        if req.stream and output_key is not None:
+            reply = stream_steps(h.redis, runner, output_key, mode=req.mode, run_id=req.run_id, code=req.code,
+                                 opts=req.opts, flush_timeout=req.flush_timeout)
+        else:
+            reply = step(runner, mode=req.mode, run_id=req.run_id, code=req.code, opts=req.opts,
+                         flush_timeout=req.flush_timeout)
     except RunnerUnavailable as e:
-        h.events.produce(ExecutionCancelled(session_id=session_id))
+        h.events.produce_all([began, ExecutionCancelled(session_id=session_id)])
         raise explain_unreachable(h, record, e) from None
     except ValidationError:
-        h.events.produce(ExecutionCancelled(session_id=session_id))
+        h.events.produce_all([began, ExecutionCancelled(session_id=session_id)])
         raise KernelUnavailable(f"kernel {record.kernel_id}'s runner answered execute with a malformed reply") from None
     h.metrics.execute_seconds.labels(req.mode).observe(time.perf_counter() - started)
     status = reply["status"]
     if status == "finished":
-        h.events.produce(ExecutionFinished(session_id=session_id))
+        h.events.produce_all([began, ExecutionFinished(session_id=session_id)])
     elif status == "exec-timeout":
-        h.events.produce(ExecutionTimeout(session_id=session_id))
+        h.events.produce_all([began, ExecutionTimeout(session_id=session_id)])
         destroy_later(record.kernel_id, record.session_id, LifecycleReason.EXEC_TIMEOUT)
+    else:
+        h.events.produce(began)
     reply["files"] = []  # kept for API backward-compatibility
     return reply
 
@@ -147,8 +146,9 @@ def completions(h: Host, req: GetCompletionsReq) -> dict[str, Any]:
     return {"status": reply["status"], "suggestions": reply["suggestions"]}
 
 
-def ping(h: Host, kernel_id: str) -> dict[str, float] | None:
-    """The runner's start time and the round trip in seconds; None when it does not answer."""
+def ping(h: Host, kernel_id: str) -> dict[str, Any] | None:
+    """The runner's start time, the round trip in seconds and (for an inference kernel) its model
+    services' health; None when it does not answer."""
     record = h.registry.find(kernel_id)
     if record is None:
         log.info("ping_kernel: kernel %s is not known here", kernel_id)
@@ -159,17 +159,37 @@ def ping(h: Host, kernel_id: str) -> dict[str, float] | None:
     except RunnerUnavailable as e:
         log.info("ping_kernel: %s", e)
         return None
-    return {"started_at": float(reply["started_at"]), "rtt": time.perf_counter() - t0}
+    rtt = time.perf_counter() - t0
+    try:
+        started_at = float(reply["started_at"])
+    except (KeyError, TypeError, ValueError):
+        return None  # not what a runner answers
+    result: dict[str, Any] = {"started_at": started_at, "rtt": rtt}
+    if models := h.models.states(kernel_id):
+        result["models"] = [m.model_dump() for m in models]
+    return result
 
 
-def container_logs(h: Host, kernel_id: str) -> dict[str, str]:
-    """Everything the kernel's container wrote to stdout and stderr."""
+def container_logs(h: Host, kernel_id: str) -> dict[str, Any]:
+    """The end of what the kernel's container wrote to stdout and stderr: at most `max_logs_size`
+    bytes (`truncated` says when there was more), read as a stream so memory stays bounded."""
     record = h.registry.get(kernel_id)
     if not record.container_id:
         raise KernelUnavailable(f"kernel {kernel_id} has no container yet")
+    limit = h.settings.max_logs_size
+    kept: deque[bytes] = deque()
+    size, truncated = 0, False
     try:
-        raw = h.docker.containers.get(record.container_id).logs(stdout=True, stderr=True)
+        for chunk in h.docker.api.logs(record.container_id, stdout=True, stderr=True, stream=True, follow=False):
+            kept.append(chunk)
+            size += len(chunk)
+            while size - len(kept[0]) >= limit:
+                size -= len(kept.popleft())
+                truncated = True
     except docker.errors.NotFound:
         gone = record.container_id[:12]
         raise KernelUnavailable(f"kernel {kernel_id}'s container {gone} is gone") from None
-    return {"logs": raw.decode("utf-8", "replace")}
+    raw = b"".join(kept)
+    if len(raw) > limit:
+        raw, truncated = raw[-limit:], True
+    return {"logs": raw.decode("utf-8", "replace"), "truncated": truncated}

@@ -13,10 +13,14 @@ import docker
 import redis
 
 from contract.pipeline import PluginInfo
+from worker.capacity import LongWork
 from worker.config import AgentSettings
 from worker.events import EventProducer
+from worker.inference.monitor import ModelMonitor
+from worker.kernel_secrets import KernelSecrets
 from worker.metrics import AgentMetrics
 from worker.pipeline.graph import Pipeline
+from worker.resources.accelerators import Device
 from worker.resources.allocator import Allocator, PortPool
 from worker.runner_client import RunnerConnections
 from worker.state.creation_slots import CreationSlots
@@ -39,7 +43,11 @@ class Host:
     pipeline: Pipeline
     plugins: list[PluginInfo]  # stage plugins found at start, added or skipped
     runners: RunnerConnections
+    secrets: KernelSecrets
     metrics: AgentMetrics
+    long_work: LongWork  # slots of the threads pool that long tasks may hold (worker/capacity.py)
+    models: ModelMonitor  # the health of inference kernels' model services
+    devices: list[Device]  # accelerator devices (GPUs found through NVML, mock ones)
     network_bindings: NetworkBindings  # which session each session network belongs to
 
     def close(self) -> None:

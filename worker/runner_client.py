@@ -100,6 +100,11 @@ class RunnerConnections:
             for sock, _ in conns:
                 sock.close()
 
+    def idle_to(self, path: Path | str) -> int:
+        """How many idle connections to this socket are kept."""
+        with self._lock:
+            return len(self._idle.get(str(path), []))
+
     def open_count(self) -> int:
         with self._lock:
             return sum(len(c) for c in self._idle.values())
@@ -119,6 +124,9 @@ class RunnerConnections:
             if expected_pid is not None and (pid := peer_pid(sock)) != expected_pid:
                 raise RunnerUnavailable(f"the process listening at {path} (pid {pid}) is not the kernel's runner "
                                         f"(pid {expected_pid}): refused")
+        except OSError as e:
+            sock.close()
+            raise RunnerUnavailable(f"runner at {path} is not listening: {e.strerror or e}") from None
         except BaseException:
             sock.close()
             raise

@@ -34,7 +34,10 @@ def cmd_list(c: AgentClient, a: argparse.Namespace) -> None:
         return
     for k in found:
         since = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(k["created_at"]))
-        print(f"{k['kernel_id']}  {k['state']:<11} {(k['container_id'] or '-')[:12]:<12}  {since}  {k['image']}")
+        models = " ".join(f"{m['model_name']}:{'healthy' if m['healthy'] else 'unhealthy'}"
+                          for m in k.get("models", []))
+        print(f"{k['kernel_id']}  {k['state']:<11} {(k['container_id'] or '-')[:12]:<12}  {since}  {k['image']}"
+              + (f"  {models}" if models else ""))
 
 
 def cmd_destroy(c: AgentClient, a: argparse.Namespace) -> None:

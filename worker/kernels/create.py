@@ -26,8 +26,11 @@ from contract.events import (
     KernelStage,
     KernelTerminated,
 )
-from contract.kernels import CreateKernelsReq, KernelCreationResult, LifecycleReason
+from contract.inference import ModelDefinition, path_is_below
+from contract.kernels import CreateKernelsReq, KernelCreationConfig, KernelCreationResult, LifecycleReason
+from contract.validation import parse
 from worker.events import EventProducer
+from worker.files.paths import WORK_ROOT
 from worker.kernels.admission import check_creation_input
 from worker.kernels.records import mark_running, record_of
 from worker.pipeline.context import KernelContext
@@ -51,7 +54,8 @@ class PlanEntry(BaseModel):
 
 
 def plan(h: Host, req: CreateKernelsReq, result_id: str | None) -> list[PlanEntry]:
-    """Check the whole request and build each kernel's context; nothing on the host changes."""
+    """Check the whole request and build each kernel's context, its secrets kept apart (the only
+    thing written: nothing is written when the request is refused)."""
     if len(req.raw_kernel_ids) != len(req.raw_configs):
         raise InvalidInput(f"raw_kernel_ids has {len(req.raw_kernel_ids)} ids but raw_configs has "
                            f"{len(req.raw_configs)} configs")
@@ -60,8 +64,10 @@ def plan(h: Host, req: CreateKernelsReq, result_id: str | None) -> list[PlanEntr
     check_creation_input(h, req)
     s = h.settings
     entries = []
-    for kernel_id, config in zip(req.raw_kernel_ids, req.raw_configs, strict=True):
-        parse_slots(config.resource_slots)  # an unknown slot or a bad amount fails here, before anything
+    for i, (kernel_id, config) in enumerate(zip(req.raw_kernel_ids, req.raw_configs, strict=True)):
+        # an unknown slot or a bad amount fails here, before anything
+        parse_slots(config.resource_slots, h.allocator.capacity.slots, s.fractional_cpu)
+        check_model_definition(config, f"raw_configs.{i}")
         ref = req.kernel_image_refs.get(kernel_id)
         if ref is not None and normalized_arch(ref.architecture) != normalized_arch(platform.machine()):
             raise InvalidInput(f"kernel_image_refs.{kernel_id}.architecture: the image is built for "
@@ -75,7 +81,24 @@ def plan(h: Host, req: CreateKernelsReq, result_id: str | None) -> list[PlanEntr
             gid=config.main_gid if config.main_gid is not None else s.kernel_gid,
             supplementary_gids=config.supplementary_gids, internal_data=config.internal_data or {},
         )))
-    return entries
+    return [PlanEntry(ctx=h.secrets.masked(e.ctx)) for e in entries]
+
+
+def check_model_definition(config: KernelCreationConfig, where: str) -> None:
+    """An inference kernel needs a valid model definition whose models are in the kernel (below a
+    mounted vfolder or /home/work); InvalidInput naming the field otherwise."""
+    if config.session_type != "inference":
+        return
+    field = f"{where}.internal_data.model_definition"
+    raw = (config.internal_data or {}).get("model_definition")
+    if raw is None:
+        raise InvalidInput(f"{field}: an inference session needs a model definition")
+    definition = parse(ModelDefinition, raw, f"invalid input to agent.create_kernels: {field}")
+    roots = [WORK_ROOT, *(m.kernel_path for m in config.mounts)]
+    for j, model in enumerate(definition.models):
+        if not path_is_below(model.model_path, roots):
+            raise InvalidInput(f"{field}.models.{j}.model_path: {model.model_path} is not in the kernel "
+                               f"(it must be below a mounted vfolder or {WORK_ROOT})")
 
 
 def _refuse_taken(h: Host, kernel_id: str, result_id: str | None) -> None:
@@ -164,6 +187,7 @@ def abort(h: Host, ctx: KernelContext, reason: LifecycleReason, detail: str) -> 
     ctx = _latest(h, ctx)
     errors = teardown(h.pipeline, ctx, leftovers=True)
     h.registry.remove(ctx.kernel_id)
+    h.secrets.remove(ctx.kernel_id)
     if errors:
         log.error("kernel %s: teardown left errors: %s", ctx.kernel_id, errors)
     h.metrics.creations.labels("failed").inc()
@@ -186,6 +210,7 @@ def for_each_kernel(h: Host, plan: list[PlanEntry], work: Callable[[KernelContex
         try:
             return entry, work(entry.ctx)
         except KernelIdInUse as exc:  # another creation's kernel: not ours to tear down
+            h.secrets.forget(entry.ctx)
             return PlanEntry(ctx=entry.ctx, error=f"{type(exc).__name__}: {exc}"), None
         except Exception as exc:
             abort(h, entry.ctx, failure_reason(exc), str(exc))

@@ -65,7 +65,9 @@ def clean(h: Host, rec: KernelRecord, reason: LifecycleReason | str, exit_code: 
     ports, ...), remove the record, and announce. The caller holds the kernel's lock."""
     ctx = KernelContext.model_validate(rec.config)
     errors = teardown(h.pipeline, ctx)
+    h.models.unwatch(rec.kernel_id)
     h.runners.close(rec.runner_socket)
+    h.secrets.remove(rec.kernel_id)
     h.registry.remove(rec.kernel_id)
     h.metrics.destroys.labels(str(reason)).inc()
     if errors:

@@ -69,7 +69,8 @@ def _check_running(h: Host, rec: KernelRecord, listed: dict[str, dict[str, Any]]
         done = clean_dead_kernel(h, rec.kernel_id, -1, LifecycleReason.CONTAINER_NOT_FOUND,
                                  "the kernel's container is gone", container_id=rec.container_id)
     else:
-        detail = "oom-killed: the container ran out of memory" if state.get("OOMKilled") else None
+        killed = state.get("OOMKilled") and int(state.get("ExitCode", 0)) == 137  # not a user process's OOM kill
+        detail = "oom-killed: the container ran out of memory" if killed else None
         done = clean_dead_kernel(h, rec.kernel_id, int(state.get("ExitCode", 255)),
                                  LifecycleReason.SELF_TERMINATED, detail, container_id=rec.container_id)
     if done:
@@ -119,6 +120,7 @@ def _release_leftovers(h: Host, kernel_id: str, paths: list[Path], report: Recon
         h.allocator.release(kernel_id)
         h.ports.release(kernel_id)
         h.network_bindings.release(kernel_id)
+        h.secrets.remove(kernel_id)
         for p in paths:
             if p.parent == h.settings.scratch_dir:
                 remove_scratch(p.parent / kernel_id)  # unmounted first; its hostfile too
@@ -133,7 +135,8 @@ def reconcile(h: Host, grace: float) -> ReconcileReport:
     report = ReconcileReport()
     now = time.time()
     # listed before the registry is read: see the module docstring
-    leftover_ids = h.allocator.kernels() | h.ports.kernels() | h.network_bindings.kernels()
+    leftover_ids = (h.allocator.kernels() | h.ports.kernels() | h.network_bindings.kernels()
+                    | h.secrets.kernels(now - grace))
     dirs = _kernel_dirs(h, now - grace)
     containers = h.docker.api.containers(all=True, filters={"label": f"{OWNER_LABEL}={h.settings.id}"})
     records = {r.kernel_id: r for r in h.registry.all()}

@@ -10,6 +10,7 @@ import docker
 
 from worker.config import AgentSettings
 from worker.images.pull import Puller
+from worker.kernel_secrets import KernelSecrets
 from worker.pipeline.context import KernelContext
 from worker.pipeline.stage import Stage
 from worker.resources.allocator import Allocator, PortPool
@@ -20,6 +21,7 @@ from worker.stages.container import ContainerCreationStage
 from worker.stages.environ import EnvironStage
 from worker.stages.image import ImagePullStage, PullDecided
 from worker.stages.kernel_object import KernelObjectStage
+from worker.stages.model_service import ModelServiceStage
 from worker.stages.mounts import AcceleratorMountStage, IntrinsicMountStage, KernelRunnerMountStage, VFolderMountStage
 from worker.stages.network import NetworkStage
 from worker.stages.port_isolation import PortIsolationStage
@@ -34,27 +36,28 @@ from worker.state.network_bindings import NetworkBindings
 def builtin_stages(settings: AgentSettings, client: docker.DockerClient, allocator: Allocator, ports: PortPool,
                    puller: Puller, runners: RunnerConnections, runner_dir: Path,
                    save_record: Callable[[KernelContext], None], on_pull_decided: PullDecided,
-                   network_bindings: NetworkBindings) -> list[Stage[Any, Any]]:
+                   secrets: KernelSecrets, network_bindings: NetworkBindings) -> list[Stage[Any, Any]]:
     return [
-        ImagePullStage(client, puller, on_pull_decided),
-        ResourceStage(allocator),
+        ImagePullStage(client, puller, on_pull_decided, secrets),
+        ResourceStage(allocator, settings.fractional_cpu),
         EnvironStage(),
         IntrinsicMountStage(),
         ScratchStage(settings.scratch_type, settings.scratch_size),
         NetworkStage(client, settings.id, network_bindings),
-        ClusterSSHStage(),
+        ClusterSSHStage(secrets),
         VFolderMountStage(settings.vfolder_roots),
         AcceleratorMountStage({d.device_id: d.path for d in settings.mock_devices}),
         KernelRunnerMountStage(runner_dir),
         ServicePortsStage(ports),
         BootstrapStage(),
         ConfigFileStage(),
-        CredentialsStage(),
-        ContainerSSHStage(),
+        CredentialsStage(secrets),
+        ContainerSSHStage(secrets),
         DotfilesStage(),
         CmdArgStage(),
         KernelObjectStage(save_record),
-        ContainerCreationStage(client, settings.bind_host),
+        ContainerCreationStage(client, settings),
         ContainerVerificationStage(client, settings, runners),
         PortIsolationStage(client),
+        ModelServiceStage(runners),
     ]

@@ -11,10 +11,11 @@ from pydantic import BaseModel
 
 from contract.errors import KernelCreationFailed
 from contract.kernels import DotfileSpec
+from worker.kernel_secrets import KernelSecrets
 from worker.pipeline.context import KernelContext
 from worker.pipeline.stage import Stage
 from worker.stages.environ import EnvironStage
-from worker.stages.fs import chown_paths_if_root, ensure_directory_exists, write_file_with_permissions
+from worker.stages.fs import remove_file, write_file
 from worker.stages.mounts import all_mounts
 from worker.stages.resource import ResourceStage
 
@@ -22,9 +23,15 @@ SpecT = TypeVar("SpecT")
 
 
 class WrittenFiles(BaseModel):
-    """Files a stage wrote; teardown removes exactly these."""
+    """Files a stage wrote below `root` (relative paths); teardown removes exactly these, never
+    following a link the kernel's user may have put on their way."""
 
-    paths: list[Path] = []
+    root: Path | None = None
+    files: list[str] = []
+
+    @property
+    def paths(self) -> list[Path]:
+        return [self.root / f for f in self.files] if self.root is not None else []
 
 
 class FileWriter(Stage[SpecT, WrittenFiles]):
@@ -33,8 +40,10 @@ class FileWriter(Stage[SpecT, WrittenFiles]):
     resource_type = WrittenFiles
 
     def teardown(self, resource: WrittenFiles) -> None:
-        for p in reversed(resource.paths):
-            p.unlink(missing_ok=True)
+        if resource.root is None or not resource.root.is_dir():
+            return  # the scratch is gone, and what it held with it
+        for f in reversed(resource.files):
+            remove_file(resource.root, f)
 
 
 @dataclass(frozen=True)
@@ -58,8 +67,8 @@ class BootstrapStage(FileWriter[BootstrapSpec]):
     def setup(self, spec: BootstrapSpec) -> WrittenFiles:
         if not spec.script:
             return WrittenFiles()
-        path = write_file_with_permissions(spec.work_dir / "bootstrap.sh", spec.script, 0o755, spec.uid, spec.gid)
-        return WrittenFiles(paths=[path])
+        return WrittenFiles(root=spec.work_dir,
+                            files=[write_file(spec.work_dir, "bootstrap.sh", spec.script, 0o755, spec.uid, spec.gid)])
 
 
 @dataclass(frozen=True)
@@ -78,12 +87,14 @@ def resource_lines(ctx: KernelContext) -> dict[str, str]:
     alloc = ctx.output(ResourceStage)
     lines = {
         "SLOTS": json.dumps(alloc.resource_spec()["slots"], sort_keys=True),
-        "CPU_SHARES": ",".join(f"{c}:1" for c in alloc.cores),
+        "CPU_SHARES": ",".join(f"{c}:{alloc.cpu_amount / len(alloc.cores):g}" for c in alloc.cores),
         "MEM_SHARES": f"root:{alloc.mem}",
         "MOUNTS": ",".join(f"{m.source}:{m.target}:{'ro' if m.read_only else 'rw'}" for m in all_mounts(ctx)),
     }
     if alloc.mock_devices:
         lines["MOCK.DEVICE_SHARES"] = ",".join(f"{d}:1" for d in alloc.mock_devices)
+    if alloc.cuda_devices:
+        lines["CUDA.DEVICE_SHARES"] = ",".join(f"{d}:1" for d in alloc.cuda_devices)
     return lines
 
 
@@ -100,11 +111,11 @@ class ConfigFileStage(FileWriter[ConfigFileSpec]):
     def setup(self, spec: ConfigFileSpec) -> WrittenFiles:
         environ = "".join(f"{k}={v}\n" for k, v in sorted(spec.environ.items()))
         resource = format_resource_txt(spec.resource_lines)
-        written = []
+        written = WrittenFiles(root=spec.config_dir)
         for name, text in (("environ.txt", environ), ("environ_base.txt", environ),
                            ("resource.txt", resource), ("resource_base.txt", resource)):
-            written.append(write_file_with_permissions(spec.config_dir / name, text, 0o644))
-        return WrittenFiles(paths=written)
+            written.files.append(write_file(spec.config_dir, name, text, 0o644))
+        return written
 
 
 @dataclass(frozen=True)
@@ -118,15 +129,17 @@ class CredentialsStage(FileWriter[CredentialsSpec]):
     requires = ("scratch",)
     provides = ("config_files",)
 
+    def __init__(self, secrets: KernelSecrets) -> None:
+        self._secrets = secrets
+
     def spec(self, ctx: KernelContext) -> CredentialsSpec:
-        return CredentialsSpec(ctx.config_dir, ctx.internal_data.get("docker_credentials"))
+        return CredentialsSpec(ctx.config_dir, self._secrets.reveal(ctx).internal_data.get("docker_credentials"))
 
     def setup(self, spec: CredentialsSpec) -> WrittenFiles:
         if not spec.docker_credentials:
             return WrittenFiles()
-        path = write_file_with_permissions(spec.config_dir / "docker-creds.json",
-                                           json.dumps(spec.docker_credentials), 0o600)
-        return WrittenFiles(paths=[path])
+        path = write_file(spec.config_dir, "docker-creds.json", json.dumps(spec.docker_credentials), 0o600)
+        return WrittenFiles(root=spec.config_dir, files=[path])
 
 
 @dataclass(frozen=True)
@@ -137,8 +150,8 @@ class DotfilesSpec:
     gid: int
 
 
-def dotfile_target(work_dir: Path, path: str) -> Path:
-    """Where a dotfile goes: relative paths and /home/work/... under the work dir, nothing else."""
+def dotfile_target(path: str) -> PurePosixPath:
+    """Where a dotfile goes below the work dir: relative paths and /home/work/..., nothing else."""
     p = PurePosixPath(path)
     if p.is_absolute():
         try:
@@ -147,7 +160,7 @@ def dotfile_target(work_dir: Path, path: str) -> Path:
             raise KernelCreationFailed(f"dotfile {path!r} is outside /home/work") from None
     if not p.parts or ".." in p.parts:
         raise KernelCreationFailed(f"dotfile path {path!r} is not a plain path under /home/work")
-    return work_dir.joinpath(*p.parts)
+    return p
 
 
 class DotfilesStage(FileWriter[DotfilesSpec]):
@@ -163,17 +176,13 @@ class DotfilesStage(FileWriter[DotfilesSpec]):
         return DotfilesSpec(ctx.work_dir, dotfiles, ctx.uid, ctx.gid)
 
     def setup(self, spec: DotfilesSpec) -> WrittenFiles:
-        written: list[Path] = []
+        written = WrittenFiles(root=spec.work_dir)
         try:
             for d in spec.dotfiles:
-                target = dotfile_target(spec.work_dir, d.path)
-                parent = target.parent
-                missing = [q for q in [parent, *parent.parents] if not q.exists() and spec.work_dir in q.parents]
-                ensure_directory_exists(parent, 0o755)
-                chown_paths_if_root(missing, spec.uid, spec.gid)
                 data = d.data if d.data.endswith("\n") else d.data + "\n"
-                written.append(write_file_with_permissions(target, data, int(d.perm, 8), spec.uid, spec.gid))
+                written.files.append(write_file(spec.work_dir, dotfile_target(d.path), data, int(d.perm, 8),
+                                                spec.uid, spec.gid))
         except BaseException:
-            self.teardown(WrittenFiles(paths=written))
+            self.teardown(written)
             raise
-        return WrittenFiles(paths=written)
+        return written

@@ -7,11 +7,12 @@ from dataclasses import dataclass, field
 
 import docker
 from docker.errors import APIError, NotFound
-from docker.types import Mount
+from docker.types import DeviceRequest, LogConfig, Mount
 from pydantic import BaseModel
 
 from contract.errors import KernelCreationFailed
 from contract.kernels import ServicePort
+from worker.config import AgentSettings
 from worker.pipeline.context import KernelContext
 from worker.pipeline.stage import Stage
 from worker.stages.cmdarg import CmdArgStage
@@ -45,11 +46,15 @@ class ContainerSpec:
     supplementary_gids: list[int]
     hostname: str
     cores: list[int]
+    cpu: float  # cores' worth of CPU time (the CFS quota) over `cores`
+    gpus: list[str]  # UUIDs of the NVIDIA GPUs the kernel gets (through the NVIDIA container runtime)
     mem: int
     service_ports: list[ServicePort]
     bind_host: str
     network: str | None
     alias: str | None
+    log_max_size: str = "10m"
+    log_max_files: int = 3
     extra_labels: dict[str, str] = field(default_factory=dict)
     pids_limit: int = 4096
 
@@ -66,9 +71,9 @@ class ContainerCreationStage(Stage[ContainerSpec, ContainerInfo]):
     requires = ("kernel_object", "image", "command", "environ", "mounts", "allocation", "service_ports", "network")
     provides = ("container",)
 
-    def __init__(self, client: docker.DockerClient, bind_host: str) -> None:
+    def __init__(self, client: docker.DockerClient, settings: AgentSettings) -> None:
         self._docker = client
-        self._bind_host = bind_host
+        self._settings = settings
 
     def spec(self, ctx: KernelContext) -> ContainerSpec:
         c = ctx.kernel_config
@@ -79,8 +84,10 @@ class ContainerCreationStage(Stage[ContainerSpec, ContainerInfo]):
             image_id=ctx.output(ImagePullStage).id, command=ctx.output(CmdArgStage).command,
             environ=ctx.output(EnvironStage).environ, mounts=all_mounts(ctx), uid=ctx.uid, gid=ctx.gid,
             supplementary_gids=ctx.supplementary_gids, hostname=c.cluster_hostname, cores=alloc.cores,
-            mem=alloc.mem, service_ports=ctx.output(ServicePortsStage).ports, bind_host=self._bind_host,
-            network=net.network, alias=net.alias)
+            cpu=alloc.cpu_amount, gpus=alloc.cuda_devices, mem=alloc.mem,
+            service_ports=ctx.output(ServicePortsStage).ports, bind_host=self._settings.bind_host,
+            network=net.network, alias=net.alias, log_max_size=self._settings.container_log_max_size,
+            log_max_files=self._settings.container_log_max_files)
 
     def find(self, kernel_id: str) -> str | None:
         """The id of a container already made for this kernel (a redelivered step, a crash)."""
@@ -108,7 +115,7 @@ class ContainerCreationStage(Stage[ContainerSpec, ContainerInfo]):
                     for m in spec.mounts],
             port_bindings=ports,
             cpuset_cpus=",".join(map(str, spec.cores)),
-            nano_cpus=len(spec.cores) * 1_000_000_000,
+            nano_cpus=round(spec.cpu * 1_000_000_000),
             mem_limit=spec.mem,
             memswap_limit=spec.mem,
             pids_limit=spec.pids_limit,
@@ -118,6 +125,11 @@ class ContainerCreationStage(Stage[ContainerSpec, ContainerInfo]):
             init=True,
             group_add=[str(g) for g in spec.supplementary_gids] or None,
             network_mode=spec.network or "bridge",
+            device_requests=[DeviceRequest(driver="nvidia", device_ids=spec.gpus, capabilities=[["gpu"]])]
+            if spec.gpus else None,
+            # what a kernel prints is bounded on the host's disk too: Docker rotates its log
+            log_config=LogConfig(type=LogConfig.types.JSON, config={
+                "max-size": spec.log_max_size, "max-file": str(spec.log_max_files)}),
         )
         networking = None
         if spec.network:

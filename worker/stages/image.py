@@ -15,6 +15,7 @@ from pydantic import BaseModel
 
 from contract.images import ImageConfig
 from worker.images.pull import Puller, pull_reason
+from worker.kernel_secrets import KernelSecrets
 from worker.pipeline.context import KernelContext
 from worker.pipeline.stage import Stage
 
@@ -41,13 +42,15 @@ class ImagePullStage(Stage[ImageSpec, ImageInfo]):
     resource_type = ImageInfo
     provides = ("image",)
 
-    def __init__(self, client: docker.DockerClient, puller: Puller, on_decided: PullDecided) -> None:
+    def __init__(self, client: docker.DockerClient, puller: Puller, on_decided: PullDecided,
+                 secrets: KernelSecrets) -> None:
         self._docker = client
+        self._secrets = secrets
         self._puller = puller
         self._on_decided = on_decided
 
     def spec(self, ctx: KernelContext) -> ImageSpec:
-        return ImageSpec(ctx.kernel_id, ctx.session_id, ctx.kernel_config.image)
+        return ImageSpec(ctx.kernel_id, ctx.session_id, self._secrets.reveal(ctx).kernel_config.image)
 
     def setup(self, spec: ImageSpec) -> ImageInfo:
         try:

@@ -14,8 +14,8 @@ def test_describe_pipeline_lists_every_stage_of_the_running_agent_in_run_order(c
     graph = client.call("describe_pipeline")
     names = [s["name"] for s in graph["stages"]]
     assert names == [s.name for s in host().pipeline.stages()]
-    assert names[0] == "image" and names[-3] == "container_creation"
-    assert set(names[-2:]) == {"container_verification", "port_isolation"}  # both wait for the container
+    assert names[0] == "image" and names[-4] == "container_creation" and names[-1] == "model_service"
+    assert set(names[-3:-1]) == {"container_verification", "port_isolation"}  # both wait for the container
     by_name = {s["name"]: s for s in graph["stages"]}
     assert by_name["environ"]["after"] == ["resource"] and by_name["environ"]["requires"] == ["allocation"]
     assert by_name["container_creation"]["step"] == "start"

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from contract.kernels import ClusterInfo, KernelCreationConfig
+from worker.kernel_secrets import KernelSecrets
 from worker.pipeline.context import KernelContext
 from worker.scratch_mounts import remove_scratch
 from worker.state.db import StateDB
@@ -19,6 +20,11 @@ from worker.state.db import StateDB
 @pytest.fixture
 def db(tmp_path: Path) -> StateDB:
     return StateDB(tmp_path / "agent.db")
+
+
+@pytest.fixture
+def secrets(tmp_path: Path) -> KernelSecrets:
+    return KernelSecrets(tmp_path / "secrets")
 
 
 @pytest.fixture

@@ -48,27 +48,28 @@ def prepared(ctx: KernelContext) -> KernelContext:
 
 def test_the_container_gets_the_kernels_limits_hardening_labels_and_ports(
         ctx: KernelContext, fake_docker: FakeDocker) -> None:
-    stage = ContainerCreationStage(fake_docker, "127.0.0.1")  # type: ignore[arg-type]
+    stage = ContainerCreationStage(fake_docker, AgentSettings())  # type: ignore[arg-type]
     info = stage.setup(stage.spec(prepared(ctx)))
     [made] = fake_docker.api.created
     hc = made["host_config"]
     assert hc["cpuset_cpus"] == "1" and hc["mem_limit"] == hc["memswap_limit"] == 256 << 20
     assert hc["cap_drop"] == ["ALL"] and hc["security_opt"] == ["no-new-privileges"] and hc["init"] is True
     assert hc["port_bindings"] == {8080: ("127.0.0.1", 30001)}
+    assert hc["log_config"].config == {"max-size": "10m", "max-file": "3"}  # a kernel's log cannot fill the disk
     assert made["user"] == f"{ctx.uid}:{ctx.gid}" and made["image"] == "sha256:img"
     assert made["labels"]["ai.backend.kernel-id"] == ctx.kernel_id and made["labels"]["ai.backend.owner"] == "test-unit"
     assert fake_docker.api.started == [info.container_id]
 
 
 def test_a_redelivered_creation_reuses_the_container_already_made(ctx: KernelContext, fake_docker: FakeDocker) -> None:
-    stage = ContainerCreationStage(fake_docker, "127.0.0.1")  # type: ignore[arg-type]
+    stage = ContainerCreationStage(fake_docker, AgentSettings())  # type: ignore[arg-type]
     spec = stage.spec(prepared(ctx))
     first, again = stage.setup(spec), stage.setup(spec)
     assert first.container_id == again.container_id and len(fake_docker.api.created) == 1
 
 
 def test_leftover_finds_a_container_made_but_never_recorded(ctx: KernelContext, fake_docker: FakeDocker) -> None:
-    stage = ContainerCreationStage(fake_docker, "127.0.0.1")  # type: ignore[arg-type]
+    stage = ContainerCreationStage(fake_docker, AgentSettings())  # type: ignore[arg-type]
     assert stage.leftover(ctx) is None
     made = stage.setup(stage.spec(prepared(ctx)))
     found = stage.leftover(ctx)

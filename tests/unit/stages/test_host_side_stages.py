@@ -10,6 +10,7 @@ import pytest
 
 from contract.errors import KernelCreationFailed, ResourceExhausted
 from contract.kernels import KernelCreationConfig
+from worker.kernel_secrets import KernelSecrets
 from worker.pipeline.context import KernelContext
 from worker.resources.allocator import Allocator, HostCapacity, PortPool
 from worker.stages.cmdarg import CmdArgStage
@@ -125,20 +126,24 @@ def test_config_file_writes_environ_and_resource_txt(ctx: KernelContext, db: Sta
     assert list(ctx.config_dir.iterdir()) == []
 
 
-def test_credentials_are_written_only_for_the_agent_and_only_when_given(ctx: KernelContext) -> None:
+def test_credentials_are_written_only_for_the_agent_and_only_when_given(
+        ctx: KernelContext, secrets: KernelSecrets) -> None:
     done(ctx, ScratchStage())
-    assert done(ctx, CredentialsStage()).paths == []
-    ctx.internal_data = {"docker_credentials": {"registry": {"username": "u"}}}
-    ctx.forget("credentials")
-    [path] = done(ctx, CredentialsStage()).paths
+    assert done(ctx, CredentialsStage(secrets)).paths == []
+    creds = {"docker_credentials": {"registry": {"username": "u"}}}
+    ctx = secrets.masked(ctx.model_copy(update={"internal_data": creds}))
+    assert ctx.internal_data["docker_credentials"] == "********"  # what is saved and sent on
+    [path] = done(ctx, CredentialsStage(secrets)).paths
     assert oct(path.stat().st_mode & 0o777) == "0o600"
 
 
-def test_container_ssh_and_dotfiles_land_in_the_work_dir(ctx: KernelContext) -> None:
+def test_container_ssh_and_dotfiles_land_in_the_work_dir(ctx: KernelContext, secrets: KernelSecrets) -> None:
     done(ctx, ScratchStage())
-    ctx.internal_data = {"ssh_keypair": {"public_key": "ssh-ed25519 AAA", "private_key": "PRIVATE"},
-                         "dotfiles": [{"path": ".bashrc", "data": "alias ll='ls -l'", "perm": "600"}]}
-    done(ctx, ContainerSSHStage())
+    ctx = secrets.masked(ctx.model_copy(update={"internal_data": {
+        "ssh_keypair": {"public_key": "ssh-ed25519 AAA", "private_key": "PRIVATE"},
+        "dotfiles": [{"path": ".bashrc", "data": "alias ll='ls -l'", "perm": "600"}]}}))
+    assert "PRIVATE" not in ctx.model_dump_json()
+    done(ctx, ContainerSSHStage(secrets))
     written = done(ctx, DotfilesStage())
     assert (ctx.work_dir / ".ssh" / "id_rsa").read_text() == "PRIVATE"
     assert (ctx.work_dir / ".bashrc").read_text() == "alias ll='ls -l'\n"
@@ -178,12 +183,12 @@ class FakeImages:
         return type("Image", (), {"id": "sha256:abc", "labels": {"k": "v"}})()
 
 
-def test_image_stage_says_whether_it_pulls_before_pulling(ctx: KernelContext) -> None:
+def test_image_stage_says_whether_it_pulls_before_pulling(ctx: KernelContext, secrets: KernelSecrets) -> None:
     told: list[bool] = []
 
     class Docker:
         images = FakeImages(present=True)
 
-    stage = ImagePullStage(Docker(), None, lambda spec, pulling: told.append(pulling))  # type: ignore[arg-type]
+    stage = ImagePullStage(Docker(), None, lambda spec, pulling: told.append(pulling), secrets)  # type: ignore[arg-type]
     info = stage.setup(stage.spec(ctx))
     assert told == [False] and info.id == "sha256:abc" and info.labels == {"k": "v"} and not info.pulled
