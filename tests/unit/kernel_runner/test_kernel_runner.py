@@ -87,11 +87,21 @@ def test_cancel_kills_a_batch_command(runner: tuple[RunnerClient, Any], tmp_path
     c, _ = runner
     r = run(c, "batch", opts={"exec": "echo $$ > pid; exec sleep 60"}, flush_timeout=0.3)
     assert r["status"] == "continued"
+    deadline = time.monotonic() + 5
+    while not (tmp_path / "pid").exists() or not (tmp_path / "pid").read_text().strip():
+        assert time.monotonic() < deadline, "the batch command did not start"  # a busy machine is slow
+        time.sleep(0.05)
     pid = int((tmp_path / "pid").read_text())
     assert c.request("cancel")["cancelled"] is True
-    deadline = time.monotonic() + 5
-    while Path(f"/proc/{pid}").exists() and Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z":
-        assert time.monotonic() < deadline, "batch command still alive"
+
+    def alive() -> bool:
+        try:
+            return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
+        except FileNotFoundError:
+            return False
+
+    while alive():
+        assert time.monotonic() < deadline + 5, "batch command still alive"
         time.sleep(0.05)
     assert run(c, "query", "print('next')")["console"] == [["stdout", "next\n"]]
 
