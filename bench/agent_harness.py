@@ -8,6 +8,7 @@ Call `prepare()` before anything imports `worker.app` (it reads the environment 
 from __future__ import annotations
 
 import os
+import random
 import tempfile
 import time
 import uuid
@@ -22,8 +23,10 @@ IMAGE = "kernel-python:latest"
 KERNEL_CONFIG = {"image": {"canonical": IMAGE, "is_local": True}, "resource_slots": {"cpu": 1, "mem": "256m"}}
 
 
-def prepare(name: str, ports: tuple[int, int]) -> tuple[RedisServer, Path]:
-    """A throwaway Redis, a var dir, and the AGENT_* environment pointing at them."""
+def prepare(name: str) -> tuple[RedisServer, Path]:
+    """A throwaway Redis, a var dir, a port range of its own, and the AGENT_* environment pointing at them."""
+    low = random.randrange(20000, 29000, 1000)  # not a test session's (30000-60000) nor another bench's
+    ports = (low, low + 999)
     redis = RedisServer()
     var = Path(tempfile.mkdtemp(prefix=f"bench-{name}-"))
     os.environ.update({"AGENT_ID": f"bench-{uuid.uuid4().hex[:6]}", "AGENT_REDIS_URL": redis.url,

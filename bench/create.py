@@ -19,7 +19,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.agent_harness import KERNEL_CONFIG, in_process_worker, like_container, prepare
 
-REDIS, VAR = prepare("create", (40000, 41000))
+REDIS, VAR = prepare("create")
 
 import docker  # noqa: E402
 

@@ -18,7 +18,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.agent_harness import KERNEL_CONFIG, in_process_worker, like_container, prepare
 
-REDIS, VAR = prepare("lifecycle", (41000, 42000))
+REDIS, VAR = prepare("lifecycle")
 
 import docker  # noqa: E402
 

@@ -55,7 +55,8 @@ class BootstrapSpec:
 
 
 class BootstrapStage(FileWriter[BootstrapSpec]):
-    """bootstrap.sh in /home/work, run by the runner before it answers the handshake."""
+    """bootstrap.sh in /home/work, owned by the kernel's user, for the kernel to run (the runner does
+    not run it: user code never runs before the kernel is RUNNING and isolated)."""
 
     name = "bootstrap"
     requires = ("scratch",)
