@@ -9,6 +9,7 @@ from __future__ import annotations
 from celery import Celery, Task
 
 from worker.config import load_settings
+from worker.worker_defaults import apply_worker_defaults
 
 TASK_MODULES = [
     "tasks.system",
@@ -36,6 +37,7 @@ app.config_from_object("celeryconfig")
 app.conf.task_default_queue = _settings.queue
 app.conf.task_default_exchange = _settings.queue
 app.conf.task_default_routing_key = _settings.queue
+apply_worker_defaults(app, _settings.concurrency)
 
 from worker.bootstep import AgentStep  # noqa: E402  (the step needs `app` to exist)
 
