@@ -31,7 +31,7 @@ def test_every_operation_that_is_not_retry_safe_is_refused_by_name() -> None:
 
 @pytest.mark.parametrize("step", sorted(operations.INTERNAL_STEPS))
 def test_internal_creation_steps_point_to_create_kernels(step: str) -> None:
-    with pytest.raises(RetryRefused, match="internal step of a kernel creation.*send agent.create_kernels again"):
+    with pytest.raises(RetryRefused, match=r"internal step of a kernel creation.*send agent.create_kernels again"):
         retryable_operation(stored(step, kwargs={}))
 
 
