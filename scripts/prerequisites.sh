@@ -3,8 +3,9 @@
 
 # Debian packages the agent and its tests use (redis-tools comes with redis-server).
 AGENT_APT_PACKAGES=(redis-server debootstrap docker-registry apache2-utils)
-# What the tests add: the compose tool (the cluster test), a browser and its driver (Flower's page).
-AGENT_TEST_APT_PACKAGES=(docker-compose chromium chromium-driver)
+# What the tests add: the compose tool (the cluster test), a browser and its driver (Flower's pages),
+# systemd-analyze (the unit file).
+AGENT_TEST_APT_PACKAGES=(docker-compose chromium chromium-driver systemd)
 AGENT_PYTHON=${AGENT_PYTHON:-python3}
 
 die() { echo "error: $*" >&2; exit 1; }
