@@ -9,8 +9,6 @@ from __future__ import annotations
 import argparse
 import sys
 import traceback
-from collections.abc import Callable
-from typing import Any
 
 from agent_client.cli.agents import add_agents_command
 from agent_client.cli.errors import describe_error
@@ -25,8 +23,6 @@ from agent_client.cli.system import add_system_commands
 from agent_client.cli.tasks import add_task_commands
 from agent_client.client import AgentClient
 from agent_client.settings import load_client_settings
-
-Handler = Callable[[AgentClient, argparse.Namespace], Any]
 
 
 def add_json_everywhere(parser: argparse.ArgumentParser) -> None:
