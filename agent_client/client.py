@@ -8,6 +8,7 @@ not alive instead of leaving a message in a queue nobody consumes.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any
 
 import redis
@@ -16,13 +17,15 @@ from celery.result import AsyncResult
 
 from contract import operations
 from contract.errors import AgentUnavailable
-from contract.naming import liveness_key, queue_name
+from contract.naming import liveness_key, output_key, queue_name
 from contract.redaction import contains_secret, redacted_repr
+from contract.stream import decode_item
 from contract.wire import JSON_ONLY
 
 # A worker seen alive is trusted this long without asking Redis again (its key lives 6 s anyway);
 # a worker seen dead is asked about on every call, so one that comes up is used at once.
 LIVENESS_CACHE_S = 1.0
+STREAM_POLL_S = 0.5  # seconds a streamed execute waits for output before it looks at the task
 
 
 def make_client_app(redis_url: str) -> Celery:
@@ -80,6 +83,30 @@ class AgentClient:
         if operations.operation(operation).reads_only:
             result.forget()
         return value
+
+    def execute_streaming(self, on_output: Callable[[str, Any], None], *, wait: float | None = None,
+                          **kwargs: Any) -> dict[str, Any]:
+        """One `execute` step with its output handed to `on_output(kind, data)` as it comes (streamed
+        through a Redis list, never held whole anywhere); returns the reply (its console empty)."""
+        result = self.send("execute", stream=True, **kwargs)
+        key = output_key(result.id)
+        deadline = time.monotonic() + (wait or self.default_timeout)
+        try:
+            while time.monotonic() < deadline:
+                popped = self._redis.blpop([key], timeout=STREAM_POLL_S)
+                if popped is None:
+                    if result.ready():
+                        result.get(propagate=True)  # its error, if it failed before streaming
+                    continue
+                raw = popped[1]
+                kind, data = decode_item(raw if isinstance(raw, bytes) else raw.encode())
+                if kind == "end":
+                    return dict(data)
+                on_output(kind, data)
+            raise TimeoutError(f"execute sent no end of its output within {wait or self.default_timeout:g} s")
+        finally:
+            result.forget()
+            self._redis.delete(key)
 
     # typed shortcuts for the common operations
     def ping(self, msg: str) -> str:

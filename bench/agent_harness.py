@@ -38,7 +38,7 @@ def in_process_worker() -> Iterator[Any]:
     from celery.contrib.testing.worker import start_worker
 
     from worker.app import app
-    from worker.host import host
+    from worker.runtime import host
 
     s = host().settings
     app.loader.import_default_modules()
@@ -50,8 +50,8 @@ def in_process_worker() -> Iterator[Any]:
 def like_container(d: Any, var: Path, timeout: float = 60.0) -> tuple[str, float]:
     """A container like a kernel's (same image, mounts, limits, security options, a published port),
     started with `docker run -d` until its runner answers `status`; its id and the seconds it took."""
-    from worker.runner_files import SOURCE_DIR as RUNNER_DIR
     from worker.runner_client import RunnerClient, RunnerUnavailable
+    from worker.runner_files import SOURCE_DIR as RUNNER_DIR
 
     root = Path(tempfile.mkdtemp(prefix="floor-", dir=var))
     for sub in ("config", "work", "ipc"):

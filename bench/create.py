@@ -24,7 +24,7 @@ REDIS, VAR = prepare("create", (40000, 41000))
 import docker  # noqa: E402
 
 from agent_client.client import AgentClient  # noqa: E402
-from worker.host import host  # noqa: E402
+from worker.runtime import host  # noqa: E402
 
 
 def floor_once(d: docker.DockerClient) -> float:

@@ -14,6 +14,7 @@ import argparse
 import os
 import platform
 import statistics
+import subprocess
 import sys
 import time
 import uuid
@@ -24,6 +25,7 @@ from jupyter_client.blocking import BlockingKernelClient
 from jupyter_client.manager import start_new_kernel
 
 from agent_client.client import AgentClient
+from bench.ping import CELERY, bare_worker_argv
 from bench.report import percentile, write_results
 from tests.support.agent_process import REPO, AgentProcess, new_agent_id
 from tests.support.redis_server import RedisServer
@@ -38,6 +40,25 @@ STREAM_CODE = (f"import sys\nline = 'x' * 1023 + '\\n'\nfor _ in range({STREAM_M
 class AgentRunner:
     def __init__(self, client: AgentClient, kernel_id: str, session_id: str) -> None:
         self.client, self.kernel_id, self.session_id = client, kernel_id, session_id
+
+    def streamed(self, code: str, flush_timeout: float = 2.0) -> tuple[str, int]:
+        """Run `code` to its end, its output streamed (execute_streaming); returns (stdout, bytes)."""
+        kw: dict[str, Any] = {"session_id": self.session_id, "kernel_id": self.kernel_id}
+        out: list[str] = []
+        size = 0
+
+        def take(kind: str, data: Any) -> None:
+            nonlocal size
+            size += len(data)
+            if size < 1 << 16 and kind == "stdout":
+                out.append(data)
+
+        r = self.client.execute_streaming(take, mode="query", code=code, flush_timeout=flush_timeout, **kw)
+        while r["status"] == "continued":
+            r = self.client.execute_streaming(take, mode="continue", run_id=r["runId"], flush_timeout=flush_timeout,
+                                              **kw)
+        assert r["status"] == "finished", r
+        return "".join(out) if size < 1 << 16 else "", size
 
     def execute(self, code: str, flush_timeout: float = 2.0) -> tuple[str, int]:
         """Run `code` to its end (looping continue); returns (stdout, bytes of output)."""
@@ -82,8 +103,16 @@ class JupyterRunner:
 
 def measure(calls: int, block: int, warmup: int) -> tuple[dict[str, list[float]], dict[str, float]]:
     redis_server = RedisServer()
+    os.environ["AGENT_REDIS_URL"] = redis_server.url
     agent = AgentProcess(new_agent_id("bench"), redis_server.url)
+    bare = subprocess.Popen([CELERY, "-A", "bench.bare_app", *bare_worker_argv()], cwd=REPO,
+                            stdout=(agent.var_dir / "bare.log").open("wb"), stderr=subprocess.STDOUT)
     client = AgentClient(agent.agent_id, redis_server.url, default_timeout=300)
+    bare_sig = client.app.signature("bare.execute_like", queue="bare", routing_key="bare", expires=client.expires)
+
+    def bare_execute(code: str) -> tuple[str, int]:
+        reply = bare_sig.clone(kwargs={"code": code}).apply_async().get(timeout=30)
+        return reply["console"][0][1], 2
     km, kc = start_new_kernel(kernel_name="python3")
     kernel_id, session_id = str(uuid.uuid4()), str(uuid.uuid4())
     try:
@@ -95,6 +124,7 @@ def measure(calls: int, block: int, warmup: int) -> tuple[dict[str, list[float]]
         runs: dict[str, Callable[[str], tuple[str, int]]] = {
             "execute via AgentClient (agent-worker, kernel container)": agent_runner.execute,
             "jupyter_client + ipykernel (local process)": jupyter_runner.execute,
+            "bare Celery task with execute's options (same broker, worker options)": bare_execute,
         }
         for fn in runs.values():
             for _ in range(warmup):
@@ -109,7 +139,8 @@ def measure(calls: int, block: int, warmup: int) -> tuple[dict[str, list[float]]
                     samples[name].append(time.perf_counter() - t0)
                     assert out[0] == "1\n"
         stream: dict[str, float] = {}
-        for name, fn in (("agent (flush_timeout 0.2 s, as agentctl)", lambda c: agent_runner.execute(c, 0.2)),
+        for name, fn in (("agent, streamed (execute_streaming)", agent_runner.streamed),
+                         ("agent, 1 MiB replies (flush_timeout 0.2 s)", lambda c: agent_runner.execute(c, 0.2)),
                          ("jupyter_client + ipykernel", jupyter_runner.execute)):
             t0 = time.perf_counter()
             _, size = fn(STREAM_CODE)
@@ -124,6 +155,8 @@ def measure(calls: int, block: int, warmup: int) -> tuple[dict[str, list[float]]
             km.shutdown_kernel(now=True)
             client.close()
             agent.stop()
+            bare.terminate()
+            bare.wait(30)
             redis_server.stop()
 
 
@@ -133,13 +166,17 @@ def report(samples: dict[str, list[float]], stream: dict[str, float], command: s
     for name, s in samples.items():
         lines.append(f"| {name} | {len(s)} | {percentile(s, 50) * 1e3:.2f} | {percentile(s, 99) * 1e3:.2f} "
                      f"| {statistics.fmean(s) * 1e3:.2f} |")
-    agent_s, jup_s = samples.values()
+    agent_s, jup_s, bare_s = samples.values()
     lines += ["", f"agent / jupyter: p50 {percentile(agent_s, 50) / percentile(jup_s, 50):.3f}x, "
                   f"p99 {percentile(agent_s, 99) / percentile(jup_s, 99):.3f}x (target: p50 at most 1.0x)",
+              f"agent / bare Celery task: p50 {percentile(agent_s, 50) / percentile(bare_s, 50):.3f}x, "
+              f"p99 {percentile(agent_s, 99) / percentile(bare_s, 99):.3f}x (target: p50 at most 1.05x)",
               "", f"| stream {STREAM_MB} MB of stdout to the caller | seconds | MB/s |",
               "| --- | ---: | ---: |"]
     for name, secs in stream.items():
         lines.append(f"| {name} | {secs:.2f} | {STREAM_MB / secs:.1f} |")
+    streamed, _, jupyter = stream.values()
+    lines += ["", f"streamed / jupyter: {streamed / jupyter:.2f}x (target: at most 1.0x)"]
     lines += ["", f"Command: `{command}`; Python {platform.python_version()}, {os.cpu_count()} cores, "
                   f"{time.strftime('%Y-%m-%d')}."]
     return "\n".join(lines)

@@ -68,7 +68,7 @@ def main() -> int:
     from agent_client.client import AgentClient
     from worker.app import app
     from worker.files import archive as files_archive
-    from worker.host import host
+    from worker.runtime import host
 
     app.loader.import_default_modules()
     s = host().settings
@@ -116,7 +116,9 @@ def main() -> int:
                             suppress_events=True)
                 client.close()
     finally:
-        host().close()
+        from worker.runtime import close_host
+
+        close_host()
         redis_server.stop()
 
     docker_version = subprocess.run(["docker", "version", "--format", "{{.Server.Version}}"],

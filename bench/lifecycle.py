@@ -23,7 +23,7 @@ REDIS, VAR = prepare("lifecycle", (41000, 42000))
 import docker  # noqa: E402
 
 from agent_client.client import AgentClient  # noqa: E402
-from worker.host import host  # noqa: E402
+from worker.runtime import host  # noqa: E402
 
 IMAGE_REF = {"name": "kernel-python", "tag": "latest", "is_local": True}
 RESULTS = Path(__file__).resolve().parent / "results" / "lifecycle.md"

@@ -33,6 +33,10 @@ class KernelNotFound(AgentError, KeyError):
         return str(self.args[0])
 
 
+class KernelIdInUse(AgentError, ValueError):
+    """A creation named a kernel id that another creation on this host already holds."""
+
+
 class KernelGone(AgentError, RuntimeError):
     def __init__(self, kernel_id: str) -> None:
         super().__init__(f"kernel {kernel_id} was destroyed while it was being created")

@@ -55,9 +55,27 @@ class KernelCreating(KernelEvent):
     name = "kernel_creating"
 
 
+class KernelStage(KernelEvent):
+    """One creation stage finished (progress of a creation, for managers and `agentctl kernel create`)."""
+
+    name = "kernel_stage"
+    stage: str
+    seconds: float
+
+
 class KernelStarted(KernelEvent):
     name = "kernel_started"
     creation_info: dict[str, Any]
+
+
+class ModelServiceStatus(KernelEvent):
+    """A model service of an inference kernel became healthy or unhealthy."""
+
+    name = "model_service_status"
+    model_name: str
+    healthy: bool
+    since: float
+    last_error: str | None = None
 
 
 class KernelTerminated(KernelEvent):

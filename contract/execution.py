@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, StrictStr
+from pydantic import Field, StrictBool, StrictStr
 
 from contract.common import KernelId, Request, SessionId
 
@@ -18,6 +18,9 @@ class ExecuteReq(Request):
     code: StrictStr = ""
     opts: dict[str, Any] = {}
     flush_timeout: float = Field(default=2.0, ge=0, le=3600)
+    # Stream the output as it comes to the Redis list contract.naming.output_key(<this task's id>)
+    # instead of returning it (the reply's console is then empty): see docs/execution.md.
+    stream: StrictBool = False
 
 
 class GetCompletionsReq(Request):

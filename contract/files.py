@@ -23,3 +23,4 @@ class ListFilesResp(BaseModel):
     files: str
     errors: str
     abspath: str
+    truncated: bool = False  # the directory has more entries than the agent lists (max_list_entries)

@@ -118,6 +118,7 @@ class KernelCreationResult(BaseModel):
     attached_devices: dict[str, list[dict[str, Any]]]
     agent_addr: str
     scaling_group: str
+    stage_timings: dict[str, float] = {}  # seconds each creation stage took, by stage name
 
 
 class KernelReq(Request):

@@ -21,6 +21,11 @@ def worker_name(agent_id: str) -> str:
     return f"agent@{agent_id}"
 
 
+def output_key(task_id: str) -> str:
+    """The Redis list a streamed `execute` task pushes its output to (see contract/stream.py)."""
+    return f"agent-output:{task_id}"
+
+
 def liveness_key(agent_id: str) -> str:
     """Present while the host's worker is alive: managers check it before sending."""
     return f"agent:{agent_id}:alive"

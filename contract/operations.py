@@ -67,6 +67,7 @@ DESTROY_KERNEL = Operation("agent.destroy_kernel", DestroyKernelReq)
 RESTART_KERNEL = Operation("agent.restart_kernel", RestartKernelReq)
 SYNC_KERNEL_REGISTRY = Operation("agent.sync_kernel_registry", SyncKernelRegistryReq)
 LIST_KERNELS = Operation("agent.list_kernels", Empty)
+DESCRIBE_PIPELINE = Operation("agent.describe_pipeline", Empty)
 # execution
 EXECUTE = Operation("agent.execute", ExecuteReq, retry_safe=False, reads_only=True)
 INTERRUPT_KERNEL = Operation("agent.interrupt_kernel", KernelReq, retry_safe=False)
@@ -93,7 +94,7 @@ GET_COMMIT_STATUS = Operation("agent.get_commit_status", GetCommitStatusReq)
 
 OPERATIONS: dict[str, Operation] = {op.name: op for op in (
     PING, GATHER_HWINFO, UPDATE_SCALING_GROUP, SHUTDOWN, CREATE_LOCAL_NETWORK, DESTROY_LOCAL_NETWORK,
-    CREATE_KERNELS, DESTROY_KERNEL, RESTART_KERNEL, SYNC_KERNEL_REGISTRY, LIST_KERNELS, EXECUTE,
+    CREATE_KERNELS, DESTROY_KERNEL, RESTART_KERNEL, SYNC_KERNEL_REGISTRY, LIST_KERNELS, DESCRIBE_PIPELINE, EXECUTE,
     INTERRUPT_KERNEL, CANCEL_RUN, GET_COMPLETIONS, PING_KERNEL, GET_LOGS, START_SERVICE, SHUTDOWN_SERVICE,
     TRIGGER_BATCH_EXECUTION, RUN_BATCH_EXECUTION, ACCEPT_FILE, DOWNLOAD_FILE, DOWNLOAD_SINGLE, LIST_FILES,
     CHECK_AND_PULL, PULL_IMAGE, PUSH_IMAGE, PURGE_IMAGES, COMMIT, GET_COMMIT_STATUS,

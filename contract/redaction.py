@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
-SECRET_KEYS = frozenset({"password"})
+# Keys whose values are secrets wherever they appear in a request: registry passwords, private
+# keys (a cluster's or a user's SSH key), docker credentials handed to a kernel.
+SECRET_KEYS = frozenset({"password", "private_key", "docker_credentials"})
 MASK = "********"
 
 

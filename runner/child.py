@@ -4,7 +4,9 @@ Started as `python3 child.py CTL_FD EVT_FD`. Commands arrive as JSON lines on CT
 (`exec`, `input`, `complete`); output and results leave as frames on EVT_FD: one kind byte,
 a 4-byte big-endian length, then UTF-8 JSON or text. Kinds: `o` stdout, `e` stderr,
 `w` waiting for input, `f` finished, `c` completion reply. SIGINT raises KeyboardInterrupt in
-user code only while it runs. Self-contained: the runner's directory is not on sys.path.
+user code only while it runs. It raises its own oom_score_adj to 1000 first, so that the OOM
+killer takes it or what it starts rather than the runner (runner/limits.py). Self-contained: the
+runner's directory is not on sys.path.
 """
 
 import ast
@@ -248,11 +250,25 @@ class Interpreter:
             self.output.write(b"f", json.dumps({"exitCode": exit_code}))
 
 
+def raise_oom_score():
+    """Make this process and all it starts the OOM killer's first choice, before the runner."""
+    try:
+        with open("/proc/self/oom_score_adj", "w") as f:
+            f.write("1000")
+    except OSError:
+        pass
+
+
 def main():
+    raise_oom_score()
+    ctl_fd, evt_fd = int(sys.argv[1]), int(sys.argv[2])
+    # Programs that user code runs must not hold the runner's pipes open after this process dies.
+    os.set_inheritable(ctl_fd, False)
+    os.set_inheritable(evt_fd, False)
     # Like the interactive interpreter: the working directory first, not the runner's directory.
     sys.path[0] = ""
     os.chdir(os.environ.get("KERNEL_WORK_DIR", os.getcwd()))
-    Interpreter(int(sys.argv[1]), int(sys.argv[2])).serve()
+    Interpreter(ctl_fd, evt_fd).serve()
 
 
 if __name__ == "__main__":

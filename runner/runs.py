@@ -34,6 +34,7 @@ class Run:
         self.delivered = False      # the final marker was handed to the agent
         self.drop_overflow = False  # interrupted: drop output beyond the bound instead of blocking
         self.dropped = 0
+        self.killed = False         # the runner killed the user's processes during it (a limit hit)
         self.started_at = time.time()
         self.cond = threading.Condition()
 
@@ -54,6 +55,21 @@ class Run:
                 self.records.append([kind, [data]])
             self.size += len(data)
             self.cond.notify_all()
+
+    def note(self, text):
+        """Add the runner's own note on stderr, past the bound and without blocking (it is short).
+        False when the run has already ended."""
+        with self.cond:
+            if self.ended:
+                return False
+            last = self.records[-1] if self.records else None
+            if isinstance(last, list) and last[0] == "stderr":
+                last[1].append(text)
+            else:
+                self.records.append(["stderr", [text]])
+            self.size += len(text)
+            self.cond.notify_all()
+            return True
 
     def mark(self, status, exit_code=None, options=None):
         """End a step; `finished` and `exec-timeout` end the run."""

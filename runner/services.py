@@ -4,6 +4,8 @@ A service's command comes from `/etc/backend.ai/service-defs/<name>.json` in the
 (`{"command": [...] or "shell string", "env": {...}}`; `{port}` and `{ports[i]}` are replaced by
 the service's container ports), else from the built-in table below. Starting waits until the
 first port accepts TCP connections; stopping sends SIGTERM to the process group, then SIGKILL.
+Services are user processes: oom_score_adj 1000, and killed with the rest when the runner must
+free the pids limit (runner/limits.py); they then count as stopped.
 """
 
 import contextlib
@@ -15,6 +17,8 @@ import subprocess
 import sys
 import threading
 import time
+
+from runner.limits import raise_oom_score, spawn
 
 DEFS_DIR = os.environ.get("KERNEL_SERVICE_DEFS", "/etc/backend.ai/service-defs")
 BUILTIN = {
@@ -68,10 +72,14 @@ class Services:
             env.update({k: str(v) for k, v in definition.get("env", {}).items()})
             env.update({k: str(v) for k, v in (opts.get("envs") or {}).items()})
             try:
-                proc = subprocess.Popen(argv, cwd=self.work_dir, env=env, stdin=subprocess.DEVNULL,
-                                        start_new_session=True)
-            except OSError as e:
+                proc = spawn(argv, cwd=self.work_dir, env=env, stdin=subprocess.DEVNULL, start_new_session=True)
+            except (FileNotFoundError, PermissionError) as e:
                 return {"status": "failed", "error": f"the executable file is not found: {argv[0]} ({e})"}
+            except OSError as e:
+                return {"status": "failed", "error": f"the process could not be started: {argv[0]} ({e})"}
+            # Not race-free like a batch command's (runner/limits.user_argv), but a service is not
+            # started by user code, and it forks its workers after this.
+            raise_oom_score(proc.pid)
             self.procs[name] = proc
             self.stopped.discard(name)
             deadline = time.monotonic() + LAUNCH_TIMEOUT
@@ -99,6 +107,20 @@ class Services:
             self.stopped.add(name)
         self._stop(proc)
         return "stopped"
+
+    def reap(self):
+        """Forget services that have exited (reaping them: a zombie still counts against the pids
+        limit); they count as stopped. Never waits: a start in progress holds the lock for up to
+        LAUNCH_TIMEOUT, and sees its own service exit."""
+        if not self.lock.acquire(blocking=False):
+            return
+        try:
+            for name, proc in list(self.procs.items()):
+                if proc.poll() is not None:
+                    del self.procs[name]
+                    self.stopped.add(name)
+        finally:
+            self.lock.release()
 
     def shutdown_all(self):
         for name in list(self.procs):

@@ -12,20 +12,28 @@ from contract.execution import (
     StartServiceReq,
     TriggerBatchExecutionReq,
 )
-from contract.kernels import KernelReq
+from contract.kernels import KernelReq, LifecycleReason
+from contract.naming import output_key
 from tasks.agent_task import agent_task
+from tasks.lifecycle import destroy_kernel
 from worker import batch_execution, execution, service_apps
-from worker.host import host
+from worker.runtime import host
 
 
 # The hot path: no STARTED state write, of Celery's task events only the final one (so Flower shows
 # how each call ended; execution_started/finished say the rest), and at most once (a redelivered
 # query would run the user's code twice); docs/execution.md.
-@agent_task(ops.EXECUTE, track_started=False, send_events=False, acks_late=False,
+@agent_task(ops.EXECUTE, long=True, track_started=False, send_events=False, acks_late=False,
             Request="tasks.final_events:FinalEventRequest")
 def execute(req: ExecuteReq) -> dict[str, Any]:
     """Start, continue or feed input to a run; returns the output gathered within flush_timeout."""
-    return execution.execute(host(), req)
+    key = output_key(execute.request.id) if req.stream else None
+    return execution.execute(host(), req, _destroy_later, key)
+
+
+def _destroy_later(kernel_id: str, session_id: str, reason: LifecycleReason) -> None:
+    """A destroy_kernel task on this host's queue (the app's default queue)."""
+    destroy_kernel.apply_async(kwargs={"kernel_id": kernel_id, "session_id": session_id, "reason": reason.value})
 
 
 @agent_task(ops.INTERRUPT_KERNEL)
@@ -47,18 +55,18 @@ def get_completions(req: GetCompletionsReq) -> dict[str, Any]:
 
 
 @agent_task(ops.PING_KERNEL)
-def ping_kernel(req: KernelReq) -> dict[str, float] | None:
+def ping_kernel(req: KernelReq) -> dict[str, Any] | None:
     """The runner's start time and round trip, or None when the kernel does not answer."""
     return execution.ping(host(), req.kernel_id)
 
 
 @agent_task(ops.GET_LOGS)
-def get_logs(req: KernelReq) -> dict[str, str]:
+def get_logs(req: KernelReq) -> dict[str, Any]:
     """The kernel container's stdout and stderr."""
     return execution.container_logs(host(), req.kernel_id)
 
 
-@agent_task(ops.START_SERVICE)
+@agent_task(ops.START_SERVICE, long=True)
 def start_service(req: StartServiceReq) -> dict[str, Any]:
     """Start a service declared by the kernel's image; waits until its port opens."""
     return service_apps.start(host(), req)
@@ -78,7 +86,7 @@ def trigger_batch_execution(req: TriggerBatchExecutionReq) -> None:
 
 
 # At most once: a redelivered batch run would run the session's code twice.
-@agent_task(ops.RUN_BATCH_EXECUTION, acks_late=False)
+@agent_task(ops.RUN_BATCH_EXECUTION, long=True, acks_late=False)
 def run_batch_execution(req: TriggerBatchExecutionReq) -> None:
     """Run a batch session's code to its end (started by trigger_batch_execution)."""
     batch_execution.run_batch(host(), req)

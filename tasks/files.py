@@ -6,7 +6,7 @@ from contract import operations as ops
 from contract.files import AcceptFileReq, FilePathReq, ListFilesResp
 from tasks.agent_task import agent_task
 from worker.files import archive, listing, upload
-from worker.host import host
+from worker.runtime import host
 
 
 @agent_task(ops.ACCEPT_FILE)
@@ -35,4 +35,4 @@ def download_single(req: FilePathReq) -> bytes:
 def list_files(req: FilePathReq) -> ListFilesResp:
     """The entries of a directory below the kernel's /home/work."""
     rec = host().registry.get(req.kernel_id)
-    return listing.list_files(rec.work_dir, req.filepath)
+    return listing.list_files(rec.work_dir, req.filepath, host().settings.max_list_entries)

@@ -10,14 +10,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from celery.worker.request import Request
+from worker.app import AgentRequest
 
 FINAL_EVENTS = frozenset({"task-succeeded", "task-failed", "task-revoked", "task-rejected", "task-retried"})
 
 
-class FinalEventRequest(Request):  # type: ignore[misc]  # celery has no type hints
+class FinalEventRequest(AgentRequest):
     """Sends a task's final event even though the task has `send_events=False` (no received or
-    started events)."""
+    started events); otherwise the agent's own Request (secrets masked)."""
 
     def send_event(self, type: str, **fields: Any) -> None:
         if type in FINAL_EVENTS and self._eventer and self._eventer.enabled:

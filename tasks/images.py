@@ -21,14 +21,14 @@ from contract.images import (
     PushImageReq,
 )
 from contract.redaction import redacted_repr
-from tasks.agent_task import agent_task, redact_current_request
+from tasks.agent_task import agent_task
 from worker.app import app
-from worker.host import host
 from worker.images import commit as commits
 from worker.images.pull import Puller
 from worker.images.purge import purge_images as purge
 from worker.images.push import push_image as push
 from worker.images.shared_pulls import SharedPulls
+from worker.runtime import host
 
 
 def _shared_pulls() -> SharedPulls:
@@ -49,7 +49,6 @@ def _finished(task_id: str) -> bool:
 @agent_task(ops.CHECK_AND_PULL)
 def check_and_pull(req: CheckAndPullReq) -> dict[str, str]:
     """Start (or join) one background pull per image; returns {image: task id of its pull}."""
-    redact_current_request()
     pulls = _shared_pulls()
     return {
         name: pulls.join_or_start(cfg.canonical, functools.partial(_send_pull, cfg=cfg), _finished)
@@ -57,23 +56,22 @@ def check_and_pull(req: CheckAndPullReq) -> dict[str, str]:
     }
 
 
-@agent_task(ops.PULL_IMAGE)
+@agent_task(ops.PULL_IMAGE, long=True)
 def pull_image(req: PullImageReq) -> bool:
     """Pull one image if it is missing or outdated (events image_pull_*); True when it pulled."""
-    redact_current_request()
     h = host()
     task_id = pull_image.request.id
     try:
-        return Puller(h.docker, h.events, h.settings.id, h.settings.image_pull_timeout).run(req.config)
+        puller = Puller(h.docker, h.events, h.settings.id, h.settings.image_pull_timeout, h.metrics.pull_bytes.inc)
+        return puller.run(req.config)
     finally:
         if task_id:
             _shared_pulls().release(req.image, task_id)
 
 
-@agent_task(ops.PUSH_IMAGE)
+@agent_task(ops.PUSH_IMAGE, long=True)
 def push_image(req: PushImageReq) -> None:
     """Push a local image to its registry (nothing for a local image); RuntimeError on failure."""
-    redact_current_request()
     h = host()
     push(h.docker, req.image_ref, req.registry_conf, req.timeout or h.settings.image_push_timeout)
 
@@ -84,7 +82,7 @@ def purge_images(req: PurgeImagesTaskReq) -> PurgeImagesResp:
     return purge(host().docker, req.request)
 
 
-@agent_task(ops.COMMIT)
+@agent_task(ops.COMMIT, long=True)
 def commit(req: CommitReq) -> None:
     """Commit a kernel's container to an image (and export it when a filename is given)."""
     h = host()

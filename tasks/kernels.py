@@ -15,21 +15,23 @@ from typing import Any
 from celery import Task, chain
 
 from contract import operations as ops
+from contract.common import Empty
 from contract.kernels import CreateKernelsReq
-from tasks.agent_task import agent_task, spec_errors, to_json
+from contract.pipeline import PipelineGraph
+from tasks.agent_task import agent_task, long_work_slot, spec_errors, to_json
 from worker.app import app
-from worker.host import host
 from worker.kernels import create
 from worker.kernels.create import PlanEntry
+from worker.runtime import host
 
 
 @agent_task(ops.CREATE_KERNELS, bind=True)
 def create_kernels(task: Task, req: CreateKernelsReq) -> None:
     """Create the session's kernels on this host; the result is one KernelCreationResult per kernel."""
-    svc = host().kernels
-    entries = create.plan(svc, req, result_id=task.request.id)
-    create.announce(svc, entries)
-    queue = svc.settings.queue  # on every step: a chain's queue option routes only its first step
+    h = host()
+    entries = create.plan(h, req, result_id=task.request.id)
+    create.announce(h, entries)
+    queue = h.settings.queue  # on every step: a chain's queue option routes only its first step
     # The last step carries the caller's task id; shadowed, it shows as this creation in Flower and
     # `celery events` (with the provision step beside it, its parent the creation's id).
     steps = chain(
@@ -46,13 +48,22 @@ def settled(result_id: str) -> bool:
 
 def _provision(entries: list[dict[str, Any]]) -> Any:
     plan = [PlanEntry.model_validate(e) for e in entries]
-    return to_json(create.provision_all(host().kernels, plan, settled))
+    with long_work_slot():
+        return to_json(create.provision_all(host(), plan, settled))
 
 
 def _start(entries: list[dict[str, Any]]) -> Any:
     plan = [PlanEntry.model_validate(e) for e in entries]
-    return to_json(create.start_all(host().kernels, plan, settled))
+    with long_work_slot():
+        return to_json(create.start_all(host(), plan, settled))
 
 
-provision_step = app.task(name=ops.PROVISION_STEP)(spec_errors(ops.PROVISION_STEP, _provision))
-start_step = app.task(name=ops.START_STEP)(spec_errors(ops.START_STEP, _start))
+provision_step = app.task(name=ops.PROVISION_STEP, max_retries=None)(spec_errors(ops.PROVISION_STEP, _provision))
+start_step = app.task(name=ops.START_STEP, max_retries=None)(spec_errors(ops.START_STEP, _start))
+
+
+@agent_task(ops.DESCRIBE_PIPELINE)
+def describe_pipeline(req: Empty) -> PipelineGraph:
+    """The creation pipeline as this agent loaded it: stages, what each waits for, plugins."""
+    h = host()
+    return PipelineGraph(stages=h.pipeline.describe(), plugins=h.plugins)

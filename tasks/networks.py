@@ -6,7 +6,7 @@ from contract import operations as ops
 from contract.networks import NetworkReq
 from tasks.agent_task import agent_task
 from worker import networks
-from worker.host import host
+from worker.runtime import host
 
 
 @agent_task(ops.CREATE_LOCAL_NETWORK)

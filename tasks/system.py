@@ -8,7 +8,7 @@ from contract.config_file import config_path
 from contract.system import HardwareMetadata, PingReq, UpdateScalingGroupReq
 from tasks.agent_task import agent_task
 from worker import hwinfo
-from worker.host import host
+from worker.runtime import host
 from worker.scaling_group import write_scaling_group
 
 

@@ -6,10 +6,14 @@ kernel-creation chain, a background pull) stays on this host without naming the 
 
 from __future__ import annotations
 
-from celery import Celery, Task
+from typing import Any
 
+from celery import Celery, Task
+from celery.signals import worker_init
+from celery.worker.request import Request
+
+from contract.redaction import SECRET_KEYS, redacted, redacted_repr
 from worker.config import load_settings
-from worker.worker_defaults import apply_worker_defaults
 
 TASK_MODULES = [
     "tasks.system",
@@ -24,10 +28,26 @@ TASK_MODULES = [
 _settings = load_settings()
 
 
+class AgentRequest(Request):  # type: ignore[misc]
+    """A task message as the worker holds it, its secrets masked wherever the worker shows it
+    (Flower's task-received event, `celery inspect active|reserved`), whatever the sender did."""
+
+    @property
+    def kwargsrepr(self) -> str:
+        text = str(self._kwargsrepr or "")
+        return redacted_repr(self._kwargs) if any(k in text for k in SECRET_KEYS) else text
+
+    def info(self, safe: bool = False) -> dict[str, Any]:
+        info: dict[str, Any] = super().info(safe)
+        info["kwargs"] = self.kwargsrepr if safe else redacted(info["kwargs"])
+        return info
+
+
 class AgentTask(Task):  # type: ignore[misc]
     """Base of the agent's tasks. Results are users' data (code output, file contents), so the
     worker's log lines and Flower's task events show only their first bytes."""
 
+    Request = AgentRequest
     resultrepr_maxsize = 120
 
 
@@ -37,8 +57,22 @@ app.config_from_object("celeryconfig")
 app.conf.task_default_queue = _settings.queue
 app.conf.task_default_exchange = _settings.queue
 app.conf.task_default_routing_key = _settings.queue
-apply_worker_defaults(app, _settings.concurrency)
+app.conf.worker_concurrency = _settings.concurrency
 
-from worker.bootstep import AgentStep  # noqa: E402  (the step needs `app` to exist)
 
-app.steps["worker"].add(AgentStep)
+@worker_init.connect(weak=False)  # type: ignore[untyped-decorator]  # celery has no type hints
+def _as_the_agents_worker(sender: Any, **kwargs: Any) -> None:
+    """Plain `celery -A worker.app worker -n agent@ID -Q agent.ID` runs the agent's worker: the pool
+    (celeryconfig) and concurrency above, and no gossip or mingle (each host works alone; Celery has
+    no setting for them, only --without-* options, which land in these options before the consumer
+    is built). Nor does the worker send `task-sent` for what it enqueues itself (a creation's
+    steps): its `task-received` follows at once, and a late `task-sent` would rename the creation's
+    last step in Flower."""
+    if sender.app is app:
+        sender.options.update(without_gossip=True, without_mingle=True)
+        app.conf.task_send_sent_event = False
+
+from worker.bootsteps import STEPS  # noqa: E402  (the steps use the app's modules)
+
+for step in STEPS:
+    app.steps["worker"].add(step)

@@ -14,9 +14,10 @@ import uuid
 from contract.errors import KernelUnavailable
 from contract.events import SessionFailure, SessionSuccess
 from contract.execution import TriggerBatchExecutionReq
-from worker.execution import REPLY_MARGIN, explain_unreachable, runnable_kernel
+from worker.execution import explain_unreachable, runnable_kernel, runner_of
 from worker.host import Host
-from worker.runner_client import RunnerClient, RunnerRefused, RunnerUnavailable
+from worker.run_steps import REPLY_MARGIN
+from worker.runner_client import RunnerRefused, RunnerUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +35,7 @@ def run_batch(h: Host, req: TriggerBatchExecutionReq) -> None:
         log.warning("batch execution of session %s: %s", sid, e)
         h.events.produce(SessionFailure(session_id=sid, reason="task-failed", exit_code=-1))
         return
-    runner = RunnerClient(record.runner_socket)
+    runner = runner_of(h, record)
     run_id = f"batch-{uuid.uuid4().hex}"
     mode = "batch"
     try:

@@ -45,6 +45,7 @@ class AgentSettings(BaseSettings):
     events_maxlen: int = Field(default=10_000, ge=100)
     # [worker]
     concurrency: int = Field(default=16, ge=1, le=256)
+    control_threads: int = Field(default=4, ge=1, le=64)
     task_expires: float = Field(default=600.0, gt=0)
     # [container]
     scratch_root: Path | None = None
@@ -54,6 +55,7 @@ class AgentSettings(BaseSettings):
     port_range: tuple[int, int] = (30000, 31000)
     bind_host: str = "127.0.0.1"
     kernel_creation_concurrency: int = Field(default=4, ge=1, le=32)
+    stage_parallelism: int = Field(default=4, ge=1, le=32)
     runner_handshake_timeout: float = Field(default=30.0, gt=0)
     docker_timeout: float = Field(default=60.0, gt=0)
     restart_timeout: float = Field(default=60.0, gt=0)
@@ -65,12 +67,21 @@ class AgentSettings(BaseSettings):
     # [resource]
     reserved_cpu: int = Field(default=0, ge=0)
     reserved_mem: int = Field(default=256 << 20, ge=0)
+    cpu_overcommit: float = Field(default=4.0, gt=0, le=1000)
+    fractional_cpu: bool = True
     mock_devices: list[MockDevice] = Field(default_factory=list)
     # [files]
     max_archive_size: int = Field(default=1 << 20, gt=0)
     max_upload_size: int = Field(default=1 << 20, gt=0)
+    max_list_entries: int = Field(default=10_000, gt=0)
     # [execution]
     max_code_size: int = Field(default=1 << 20, gt=0)
+    max_logs_size: int = Field(default=1 << 20, gt=0)
+    container_log_max_size: str = Field(default="10m", pattern=r"^[0-9]+[kmg]?$")
+    container_log_max_files: int = Field(default=3, ge=1, le=100)
+    # [metrics]
+    metrics_port: int | None = Field(default=None, ge=1, le=65535)
+    metrics_address: str = "127.0.0.1"
 
     @field_validator("port_range")
     @classmethod

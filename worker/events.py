@@ -34,5 +34,15 @@ class EventProducer:
         log.debug("event %s %s", event.name, fields["payload"])
         return entry_id.decode() if isinstance(entry_id, bytes) else str(entry_id)
 
+    def produce_all(self, events: list[AgentEvent]) -> None:
+        """Send several events in one round trip, in order."""
+        pipe = self._redis.pipeline(transaction=False)
+        for event in events:
+            payload = event.model_dump(mode="json")
+            pipe.xadd(self.stream, {"name": event.name, "source": self.source,
+                                    "payload": json.dumps(payload)}, maxlen=self.maxlen, approximate=True)
+            pipe.publish(self.stream, json.dumps({"name": event.name, "source": self.source, "payload": payload}))
+        pipe.execute()
+
     def close(self) -> None:
         self._redis.close()

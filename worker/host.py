@@ -1,20 +1,29 @@
-"""The one per-process object holding this host's connections: settings, Docker, Redis, events.
+"""`Host`: everything the agent's logic needs on this host, passed as one object.
 
-Tasks reach it through `host()`; stages never do (they get what they need in their spec).
+Settings, the Docker and Redis clients, the events producer, the state database with the kernel
+registry, allocations, host ports and creation slots, and the creation pipeline. It is a plain
+record: worker/runtime.py builds it; stages never see it (they get what they need when made).
 """
 
 from __future__ import annotations
 
-import threading
-from dataclasses import dataclass, field
-from functools import cached_property
+from dataclasses import dataclass
 
 import docker
 import redis
 
-from worker.config import AgentSettings, load_settings
+from contract.pipeline import PluginInfo
+from worker.capacity import LongWork
+from worker.config import AgentSettings
 from worker.events import EventProducer
-from worker.kernels.services import KernelServices
+from worker.inference.monitor import ModelMonitor
+from worker.kernel_secrets import KernelSecrets
+from worker.metrics import AgentMetrics
+from worker.pipeline.graph import Pipeline
+from worker.resources.accelerators import Device
+from worker.resources.allocator import Allocator, PortPool
+from worker.runner_client import RunnerConnections
+from worker.state.creation_slots import CreationSlots
 from worker.state.db import StateDB
 from worker.state.kernels import KernelRegistry
 
@@ -22,63 +31,25 @@ from worker.state.kernels import KernelRegistry
 @dataclass
 class Host:
     settings: AgentSettings
-    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
-
-    @cached_property
-    def docker(self) -> docker.DockerClient:
-        # The threads pool shares this client: size its connection pool to the pool's concurrency.
-        return docker.DockerClient.from_env(
-            timeout=int(self.settings.docker_timeout), max_pool_size=self.settings.concurrency + 4
-        )
-
-    @cached_property
-    def redis(self) -> redis.Redis:
-        return redis.Redis.from_url(self.settings.redis_url, socket_timeout=10, health_check_interval=30)
-
-    @cached_property
-    def events(self) -> EventProducer:
-        s = self.settings
-        return EventProducer(self.redis, s.id, s.events_stream, s.events_maxlen)
-
-    @cached_property
-    def db(self) -> StateDB:
-        return StateDB(self.settings.var_dir.resolve() / "agent.db")
-
-    @cached_property
-    def registry(self) -> KernelRegistry:
-        return KernelRegistry(self.db)
-
-    @cached_property
-    def kernels(self) -> KernelServices:
-        return KernelServices.build(self.settings, self.docker, self.db, self.registry, self.events)
+    docker: docker.DockerClient
+    redis: redis.Redis
+    events: EventProducer
+    db: StateDB
+    registry: KernelRegistry
+    allocator: Allocator
+    ports: PortPool
+    slots: CreationSlots
+    pipeline: Pipeline
+    plugins: list[PluginInfo]  # stage plugins found at start, added or skipped
+    runners: RunnerConnections
+    secrets: KernelSecrets
+    metrics: AgentMetrics
+    long_work: LongWork  # slots of the threads pool that long tasks may hold (worker/capacity.py)
+    models: ModelMonitor  # the health of inference kernels' model services
+    devices: list[Device]  # accelerator devices (GPUs found through NVML, mock ones)
 
     def close(self) -> None:
-        """Close every connection this object opened."""
-        for name in ("docker", "redis"):
-            conn = self.__dict__.pop(name, None)
-            if conn is not None:
-                conn.close()
-        for name in ("events", "kernels"):
-            self.__dict__.pop(name, None)
-
-
-_current: Host | None = None
-_current_lock = threading.Lock()
-
-
-def host() -> Host:
-    """This process's Host, made on first use from the environment and agent.toml."""
-    global _current
-    if _current is None:
-        with _current_lock:
-            if _current is None:
-                _current = Host(load_settings())
-    return _current
-
-
-def install_host(h: Host | None) -> None:
-    """Replace this process's Host (the worker's start-up, and tests)."""
-    global _current
-    if _current is not None and _current is not h:
-        _current.close()
-    _current = h
+        """Close the connections this host holds."""
+        self.runners.close_all()
+        self.docker.close()
+        self.redis.close()

@@ -11,9 +11,9 @@ import logging
 from typing import Any
 
 from contract.execution import ShutdownServiceReq, StartServiceReq
-from worker.execution import explain_unreachable
+from worker.execution import explain_unreachable, runner_of
 from worker.host import Host
-from worker.runner_client import RunnerClient, RunnerUnavailable
+from worker.runner_client import RunnerUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -27,7 +27,7 @@ def start(h: Host, req: StartServiceReq) -> dict[str, Any]:
     if port is None:
         return {"status": "failed", "error": f"invalid service name: {req.service}"}
     try:
-        reply = RunnerClient(record.runner_socket).request(
+        reply = runner_of(h, record).request(
             "start-service", timeout=START_REPLY_TIMEOUT, name=req.service, ports=port["container_ports"],
             protocol=port.get("protocol", "tcp"), opts=req.opts)
     except RunnerUnavailable as e:
@@ -42,7 +42,7 @@ def shutdown(h: Host, req: ShutdownServiceReq) -> None:
     """Stop the service; every failure (unknown kernel, service not running) is logged and ignored."""
     try:
         record = h.registry.get(req.kernel_id)
-        reply = RunnerClient(record.runner_socket).request("shutdown-service", timeout=15.0, name=req.service)
+        reply = runner_of(h, record).request("shutdown-service", timeout=15.0, name=req.service)
         log.info("service %s in kernel %s: %s", req.service, req.kernel_id, reply.get("status"))
     except Exception:
         log.exception("unhandled exception while shutting down service app")

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import json
 import time
 import uuid
+from pathlib import Path
 from typing import Any
 
 import redis
@@ -37,6 +39,9 @@ def creation_configs(a: argparse.Namespace) -> list[dict[str, Any]]:
         }
         if a.network:
             config["network_id"] = a.network
+        if a.model_definition and i == 0:  # the main kernel serves the models
+            config["session_type"] = "inference"
+            config["internal_data"] = {"model_definition": json.loads(Path(a.model_definition).read_text())}
         configs.append(config)
     return configs
 
@@ -45,6 +50,11 @@ def describe(event: ReceivedEvent) -> str | None:
     p = event.payload
     if event.name == "image_pull_progress":
         return "\r" + render_progress(p)
+    if event.name == "model_service_status":
+        state = "healthy" if p["healthy"] else f"unhealthy ({p.get('last_error')})"
+        return f"\n{p['kernel_id'][:8]}  model {p['model_name']}: {state}"
+    if event.name == "kernel_stage":
+        return f"\n{p['kernel_id'][:8]}    {p['stage']:<24} {p['seconds'] * 1000:8.1f} ms"
     step = KERNEL_STEPS.get(event.name)
     if step is None:
         return None
@@ -85,4 +95,6 @@ def add_kernel_create_command(kernel_sub: Any) -> None:
     p.add_argument("--env", action="append", default=[], metavar="KEY=VALUE", help="environment variable")
     p.add_argument("--local", action="store_true", help="the image is local: never pull it")
     p.add_argument("--auto-pull", choices=["digest", "tag", "none"], default="tag")
+    p.add_argument("--model-definition", metavar="FILE",
+                   help="an inference session: its model definition (JSON; see docs/inference.md)")
     p.set_defaults(handler=cmd_create)

@@ -28,7 +28,9 @@ def image_ref(canonical: str) -> dict[str, Any]:
 
 def kernel_line(k: dict[str, Any]) -> str:
     since = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(k["created_at"]))
-    return f"{k['kernel_id']}  {k['state']:<11} {(k['container_id'] or '-')[:12]:<12}  {since}  {k['image']}"
+    models = " ".join(f"{m['model_name']}:{'healthy' if m['healthy'] else 'unhealthy'}" for m in k.get("models", []))
+    return (f"{k['kernel_id']}  {k['state']:<11} {(k['container_id'] or '-')[:12]:<12}  {since}  {k['image']}"
+            + (f"  {models}" if models else ""))
 
 
 def cmd_list(c: AgentClient, a: argparse.Namespace) -> None:

@@ -19,6 +19,7 @@ from agent_client.cli.images import add_image_commands
 from agent_client.cli.kernels import add_kernel_create_command
 from agent_client.cli.lifecycle import add_lifecycle_commands
 from agent_client.cli.output import Output
+from agent_client.cli.pipeline import add_pipeline_commands
 from agent_client.cli.system import add_system_commands
 from agent_client.cli.tasks import add_task_commands
 from agent_client.client import AgentClient
@@ -62,6 +63,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_events_commands(sub)
     add_image_commands(sub)
     add_task_commands(sub)
+    add_pipeline_commands(sub)
     add_json_everywhere(p)
     return p
 

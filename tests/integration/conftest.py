@@ -13,10 +13,10 @@ import redis
 from celery.contrib.testing.worker import start_worker
 
 from agent_client.client import AgentClient
-from agent_client.events import ReceivedEvent, read_all
+from agent_client.events import ReceivedEvent, latest_entry_id, read_all
 from tests.support.registry import LocalRegistry
 from worker.config import AgentSettings
-from worker.host import host
+from worker.runtime import host
 
 REPO = Path(__file__).resolve().parents[2]
 KERNEL_IMAGE = "kernel-python:latest"
@@ -75,8 +75,7 @@ class EventLog:
         self.mark = "0-0"
 
     def reset(self) -> None:
-        last = self._redis.xrevrange(self.stream, count=1)
-        self.mark = last[0][0].decode() if last else "0-0"
+        self.mark = latest_entry_id(self._redis, self.stream)
 
     def since(self) -> list[ReceivedEvent]:
         return [e for e in read_all(self._redis, self.stream) if _after(e.entry_id, self.mark)]

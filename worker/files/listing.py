@@ -32,16 +32,21 @@ def describe(name: str, st: os.stat_result) -> dict[str, Any]:
     }
 
 
-def entries(dir_fd: int) -> list[dict[str, Any]]:
-    """Every entry of the open directory (one removed meanwhile is left out), sorted by name."""
-    found = []
+def entries(dir_fd: int, limit: int) -> tuple[list[dict[str, Any]], bool]:
+    """Up to `limit` entries of the open directory (one removed meanwhile is left out), sorted by
+    name, and whether there were more (the scan stops there: a huge directory costs no more)."""
+    found: list[dict[str, Any]] = []
+    truncated = False
     with os.scandir(dir_fd) as it:
         for entry in it:
+            if len(found) == limit:
+                truncated = True
+                break
             try:
                 found.append(describe(entry.name, os.stat(entry.name, dir_fd=dir_fd, follow_symlinks=False)))
             except FileNotFoundError:
                 continue
-    return sorted(found, key=lambda e: str(e["filename"]))
+    return sorted(found, key=lambda e: str(e["filename"])), truncated
 
 
 def open_target(wd: WorkDir, wp: WorkPath) -> int:
@@ -56,17 +61,17 @@ def open_target(wd: WorkDir, wp: WorkPath) -> int:
         return open_listable(path_fd)
 
 
-def list_files(work_dir: Path, path: str) -> ListFilesResp:
-    """The entries of the directory at container path `path` as the spec's JSON string."""
+def list_files(work_dir: Path, path: str, limit: int) -> ListFilesResp:
+    """The entries (at most `limit`) of the directory at container path `path` as the spec's JSON string."""
     wp = resolve(path, VERB)
     with WorkDir(work_dir, VERB) as wd:
         try:
             with wd.reporting(wp.container_path):
                 fd = open_target(wd, wp)
                 try:
-                    found = entries(fd)
+                    found, truncated = entries(fd, limit)
                 finally:
                     os.close(fd)
         except FileOperationFailed as e:
             return ListFilesResp(files="", errors=str(e), abspath=path)
-    return ListFilesResp(files=json.dumps(found), errors="", abspath=path)
+    return ListFilesResp(files=json.dumps(found), errors="", abspath=path, truncated=truncated)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -95,6 +96,7 @@ class Puller:
     events: EventProducer
     agent_id: str
     timeout: float
+    on_bytes: Callable[[float], None] = lambda n: None  # bytes downloaded (for the agent's metrics)
     progress_interval: float = 0.5
 
     def run(self, cfg: ImageConfig) -> bool:
@@ -141,7 +143,9 @@ class Puller:
                 self._emit(ev.ImagePullProgress, cfg, **progress.snapshot())
                 last_sent = now
         if progress.layers:
-            self._emit(ev.ImagePullProgress, cfg, **progress.snapshot())
+            final = progress.snapshot()
+            self._emit(ev.ImagePullProgress, cfg, **final)
+            self.on_bytes(final["current_bytes"])
 
     def _emit(self, kind: type[ev.ImageEvent], cfg: ImageConfig, **fields: Any) -> None:
         self.events.produce(kind(image=cfg.canonical, agent_id=self.agent_id, **fields))

@@ -1,36 +1,45 @@
-"""Kernel creation: plan (validate, create nothing), provision (image pull alongside the host-side
-stages), start (container and handshake), and abort (tear everything down, say why)."""
+"""Kernel creation: plan (validate, create nothing), provision (the pipeline's provision step: the
+image pull alongside the host-side stages), start (container and handshake), and abort (tear
+everything down, say why).
+
+Both steps are idempotent by kernel id: a redelivered step continues from the context saved in
+the registry. A second creation of a kernel id that another creation holds is refused, never
+aborted over the first.
+"""
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import platform
-import threading
-import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from pydantic import BaseModel
 
-from contract.errors import InvalidInput, KernelCreationFailed, KernelStartFailed, ResourceExhausted
+from contract.errors import InvalidInput, KernelCreationFailed, KernelIdInUse, KernelStartFailed, ResourceExhausted
 from contract.events import (
     DoAgentResourceCheck,
     KernelCreating,
     KernelPreparing,
     KernelPulling,
-    KernelStarted,
+    KernelStage,
     KernelTerminated,
 )
-from contract.kernels import CreateKernelsReq, KernelCreationResult, LifecycleReason
-from worker.kernels.pipeline import record_of
-from worker.kernels.services import KernelServices
+from contract.inference import ModelDefinition, path_is_below
+from contract.kernels import CreateKernelsReq, KernelCreationConfig, KernelCreationResult, LifecycleReason
+from contract.validation import parse
+from worker.events import EventProducer
+from worker.files.paths import WORK_ROOT
+from worker.kernels.records import mark_running, record_of
+from worker.pipeline.context import KernelContext
+from worker.pipeline.run import run_step, teardown
 from worker.resources.slots import parse_slots
-from worker.stages.base import run_stages, teardown_stages
-from worker.stages.context import KernelContext
-from worker.stages.image import ImageInfo
+from worker.stages.image import ImageSpec, PullDecided
 from worker.state.kernels import KernelState
+
+if TYPE_CHECKING:
+    from worker.host import Host
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -43,21 +52,25 @@ class PlanEntry(BaseModel):
     error: str | None = None
 
 
-def plan(svc: KernelServices, req: CreateKernelsReq, result_id: str | None) -> list[PlanEntry]:
-    """Check the whole request and build each kernel's context; nothing on the host changes."""
+def plan(h: Host, req: CreateKernelsReq, result_id: str | None) -> list[PlanEntry]:
+    """Check the whole request and build each kernel's context, its secrets kept apart (the only
+    thing written: nothing is written when the request is refused)."""
     if len(req.raw_kernel_ids) != len(req.raw_configs):
         raise InvalidInput(f"raw_kernel_ids has {len(req.raw_kernel_ids)} ids but raw_configs has "
                            f"{len(req.raw_configs)} configs")
     if len(set(req.raw_kernel_ids)) != len(req.raw_kernel_ids):
         raise InvalidInput("raw_kernel_ids has duplicates")
-    s = svc.settings
+    s = h.settings
     entries = []
-    for kernel_id, config in zip(req.raw_kernel_ids, req.raw_configs, strict=True):
-        parse_slots(config.resource_slots)  # an unknown slot or a bad amount fails here, before anything
+    for i, (kernel_id, config) in enumerate(zip(req.raw_kernel_ids, req.raw_configs, strict=True)):
+        # an unknown slot or a bad amount fails here, before anything
+        parse_slots(config.resource_slots, h.allocator.capacity.slots, s.fractional_cpu)
+        check_model_definition(config, f"raw_configs.{i}")
         ref = req.kernel_image_refs.get(kernel_id)
         if ref is not None and normalized_arch(ref.architecture) != normalized_arch(platform.machine()):
             raise InvalidInput(f"kernel_image_refs.{kernel_id}.architecture: the image is built for "
                                f"{ref.architecture}, this host is {platform.machine()}")
+        _refuse_taken(h, kernel_id, result_id)
         entries.append(PlanEntry(ctx=KernelContext(
             kernel_id=kernel_id, session_id=req.raw_session_id, kernel_config=config,
             cluster_info=req.raw_cluster_info, agent_id=s.id, result_id=result_id,
@@ -66,7 +79,32 @@ def plan(svc: KernelServices, req: CreateKernelsReq, result_id: str | None) -> l
             gid=config.main_gid if config.main_gid is not None else s.kernel_gid,
             supplementary_gids=config.supplementary_gids, internal_data=config.internal_data or {},
         )))
-    return entries
+    return [PlanEntry(ctx=h.secrets.masked(e.ctx)) for e in entries]
+
+
+def check_model_definition(config: KernelCreationConfig, where: str) -> None:
+    """An inference kernel needs a valid model definition whose models are in the kernel (below a
+    mounted vfolder or /home/work); InvalidInput naming the field otherwise."""
+    if config.session_type != "inference":
+        return
+    field = f"{where}.internal_data.model_definition"
+    raw = (config.internal_data or {}).get("model_definition")
+    if raw is None:
+        raise InvalidInput(f"{field}: an inference session needs a model definition")
+    definition = parse(ModelDefinition, raw, f"invalid input to agent.create_kernels: {field}")
+    roots = [WORK_ROOT, *(m.kernel_path for m in config.mounts)]
+    for j, model in enumerate(definition.models):
+        if not path_is_below(model.model_path, roots):
+            raise InvalidInput(f"{field}.models.{j}.model_path: {model.model_path} is not in the kernel "
+                               f"(it must be below a mounted vfolder or {WORK_ROOT})")
+
+
+def _refuse_taken(h: Host, kernel_id: str, result_id: str | None) -> None:
+    """KernelIdInUse when another creation (not this one, redelivered) holds the kernel id."""
+    rec = h.registry.find(kernel_id)
+    if rec is not None and rec.config.get("result_id") != result_id:
+        raise KernelIdInUse(f"kernel {kernel_id} already exists on this host ({rec.state.value}); "
+                            "a kernel id is created once")
 
 
 def normalized_arch(name: str) -> str:
@@ -74,119 +112,89 @@ def normalized_arch(name: str) -> str:
     return {"amd64": "x86_64", "arm64": "aarch64"}.get(name.lower(), name.lower())
 
 
-def announce(svc: KernelServices, entries: list[PlanEntry]) -> None:
+def announce(h: Host, entries: list[PlanEntry]) -> None:
     for e in entries:
-        svc.events.produce(KernelPreparing(kernel_id=e.ctx.kernel_id, session_id=e.ctx.session_id))
+        h.events.produce(KernelPreparing(kernel_id=e.ctx.kernel_id, session_id=e.ctx.session_id))
 
 
-def _latest(svc: KernelServices, ctx: KernelContext) -> KernelContext:
+def pull_decided(events: EventProducer) -> PullDecided:
+    """What the image stage tells once it knows whether it pulls: kernel_pulling (when it does),
+    then kernel_creating."""
+
+    def decided(spec: ImageSpec, pulling: bool) -> None:
+        if pulling:
+            events.produce(KernelPulling(kernel_id=spec.kernel_id, session_id=spec.session_id,
+                                         reason=spec.config.canonical))
+        events.produce(KernelCreating(kernel_id=spec.kernel_id, session_id=spec.session_id))
+
+    return decided
+
+
+def _latest(h: Host, ctx: KernelContext) -> KernelContext:
     """The context as last saved in the registry (a redelivered step continues from there)."""
-    rec = svc.registry.find(ctx.kernel_id)
+    rec = h.registry.find(ctx.kernel_id)
     return KernelContext.model_validate(rec.config) if rec is not None and rec.config else ctx
 
 
-def provision(svc: KernelServices, ctx: KernelContext) -> KernelContext:
-    """Pull the image (if needed) while the host-side stages run; returns the updated context."""
-    if not svc.registry.add_new(record_of(ctx)):
-        ctx = _latest(svc, ctx)
+def _stage_done(h: Host) -> Callable[[KernelContext, str, float], None]:
+    """After each stage: the context saved, the stage's time in the metrics, and kernel_stage."""
 
-    def save(c: KernelContext) -> None:
-        svc.registry.update(record_of(c))
+    def done(ctx: KernelContext, stage: str, seconds: float) -> None:
+        h.registry.update(record_of(ctx))
+        h.metrics.stage_seconds.labels(stage).observe(seconds)
+        h.events.produce(KernelStage(kernel_id=ctx.kernel_id, session_id=ctx.session_id, stage=stage,
+                                     seconds=round(seconds, 4)))
 
-    pipe = svc.pipeline
-    split = next(i for i, st in enumerate(pipe.prepare) if st.name == "service_ports")
-    decided = threading.Event()  # the pull stage knows whether it pulls: kernel_pulling comes first
+    return done
 
-    def on_pull() -> None:
-        svc.events.produce(KernelPulling(kernel_id=ctx.kernel_id, session_id=ctx.session_id,
-                                         reason=ctx.kernel_config.image.canonical))
-        decided.set()
 
-    def pull() -> ImageInfo:
-        started = time.perf_counter()
-        try:
-            spec = dataclasses.replace(pipe.pull.spec(ctx), on_pull=on_pull)
-            image: ImageInfo = pipe.pull.provisioner.setup(spec)
-            return image
-        finally:
-            decided.set()
-            ctx.timings[pipe.pull.name] = round(time.perf_counter() - started, 4)
-
-    with ThreadPoolExecutor(1, thread_name_prefix=f"pull-{ctx.kernel_id[:8]}") as pool:
-        pulled = pool.submit(pull) if pipe.pull.name not in ctx.done else None
-        if pulled is not None:
-            decided.wait()
-        svc.events.produce(KernelCreating(kernel_id=ctx.kernel_id, session_id=ctx.session_id))
-        try:
-            run_stages(pipe.prepare[:split], ctx, save)
-        except ResourceExhausted:
-            svc.events.produce(DoAgentResourceCheck(agent_id=svc.settings.id))
-            raise
-        finally:
-            if pulled is not None:
-                image = pulled.result()  # waits for the pull; its error wins if both failed
-                ctx.resources[pipe.pull.name] = image.model_dump(mode="json")
-                ctx.done.insert(0, pipe.pull.name)
-                pipe.pull.apply(ctx, image)
-                save(ctx)
-    run_stages(pipe.prepare[split:], ctx, save)
+def provision(h: Host, ctx: KernelContext) -> KernelContext:
+    """The provision step: every stage up to the kernel's record; returns the updated context."""
+    if not h.registry.add_new(record_of(ctx)):
+        _refuse_taken(h, ctx.kernel_id, ctx.result_id)
+        ctx = _latest(h, ctx)
+    try:
+        run_step(h.pipeline, "provision", ctx, parallel=h.settings.stage_parallelism, on_done=_stage_done(h))
+    except ResourceExhausted:
+        h.events.produce(DoAgentResourceCheck(agent_id=h.settings.id))
+        raise
     return ctx
 
 
-def start(svc: KernelServices, ctx: KernelContext) -> KernelCreationResult:
-    """Create the container and wait for the runner's handshake; the kernel is then RUNNING."""
-    ctx = _latest(svc, ctx)
-    rec = svc.registry.get(ctx.kernel_id)
+def start(h: Host, ctx: KernelContext) -> KernelCreationResult:
+    """The start step: the container and the runner's handshake; the kernel is then RUNNING."""
+    ctx = _latest(h, ctx)
+    rec = h.registry.get(ctx.kernel_id)
     if rec.state == KernelState.RUNNING:
         return KernelCreationResult.model_validate(rec.creation_info)  # a redelivered step
-    with svc.slots.hold(ctx.kernel_id):
-        run_stages(svc.pipeline.start, ctx, lambda c: svc.registry.update(record_of(c)))
-    result = creation_result(svc, ctx)
-    rec = record_of(ctx)
-    rec.state, rec.creation_info = KernelState.RUNNING, result.model_dump(mode="json")
-    svc.registry.update(rec)
-    svc.events.produce(KernelStarted(kernel_id=ctx.kernel_id, session_id=ctx.session_id,
-                                     creation_info=rec.creation_info))
+    with h.slots.hold(ctx.kernel_id):
+        run_step(h.pipeline, "start", ctx, parallel=h.settings.stage_parallelism, on_done=_stage_done(h))
+    result = mark_running(h, ctx)
+    h.metrics.creations.labels("created").inc()
     return result
-
-
-def creation_result(svc: KernelServices, ctx: KernelContext) -> KernelCreationResult:
-    s = svc.settings
-    devices = {d.device_id: d for d in s.mock_devices}
-    mock = [{"device_id": d, "model_name": devices[d].model_name, "data": {"mem": devices[d].memory_size}}
-            for d in ctx.resource_spec.get("mock_devices", [])]
-    return KernelCreationResult(
-        id=ctx.kernel_id, kernel_host=s.bind_host, container_id=ctx.container_id or "",
-        service_ports=ctx.service_ports, resource_spec=ctx.resource_spec,
-        attached_devices={"mock": mock} if mock else {}, agent_addr=s.queue, scaling_group=s.scaling_group,
-    )
 
 
 def failure_reason(exc: BaseException) -> LifecycleReason:
     return LifecycleReason.FAILED_TO_START if isinstance(exc, KernelStartFailed) else LifecycleReason.FAILED_TO_CREATE
 
 
-def abort(svc: KernelServices, ctx: KernelContext, reason: LifecycleReason, detail: str) -> None:
-    """Tear down everything made for the kernel, forget it, and say so (kernel_terminated) unless a
-    destroy already removed its record and said so."""
-    known = svc.registry.find(ctx.kernel_id) is not None
-    ctx = _latest(svc, ctx)
-    if ctx.container_id is None and "container_creation" not in ctx.done:
-        # the container may exist without being recorded (a crash between create and save)
-        found = svc.pipeline.containers.find(ctx.kernel_id)
-        if found:
-            ctx.done.append("container_creation")
-            ctx.resources["container_creation"] = {"container_id": found, "kernel_id": ctx.kernel_id}
-    errors = teardown_stages(svc.pipeline.all, ctx)
-    svc.registry.remove(ctx.kernel_id)
+def abort(h: Host, ctx: KernelContext, reason: LifecycleReason, detail: str) -> None:
+    """Tear down everything made for the kernel (what a stage cut short left too), forget it, and
+    say so (kernel_terminated) unless a destroy already removed its record and said so."""
+    known = h.registry.find(ctx.kernel_id) is not None
+    ctx = _latest(h, ctx)
+    errors = teardown(h.pipeline, ctx, leftovers=True)
+    h.registry.remove(ctx.kernel_id)
+    h.secrets.remove(ctx.kernel_id)
     if errors:
         log.error("kernel %s: teardown left errors: %s", ctx.kernel_id, errors)
+    h.metrics.creations.labels("failed").inc()
     if known:
-        svc.events.produce(KernelTerminated(kernel_id=ctx.kernel_id, session_id=ctx.session_id,
-                                            reason=reason.value, detail=detail))
+        h.events.produce(KernelTerminated(kernel_id=ctx.kernel_id, session_id=ctx.session_id,
+                                          reason=reason.value, detail=detail))
 
 
-def for_each_kernel(svc: KernelServices, plan: list[PlanEntry], work: Callable[[KernelContext], T],
+def for_each_kernel(h: Host, plan: list[PlanEntry], work: Callable[[KernelContext], T],
                     settled: Callable[[str], bool]) -> list[tuple[PlanEntry, T | None]]:
     """Run `work` for every kernel of `plan` not failed yet, in parallel threads; a kernel whose
     work fails is torn down (abort) and its entry carries the error."""
@@ -199,24 +207,26 @@ def for_each_kernel(svc: KernelServices, plan: list[PlanEntry], work: Callable[[
             return PlanEntry(ctx=entry.ctx, error="creation was abandoned by an agent restart"), None
         try:
             return entry, work(entry.ctx)
+        except KernelIdInUse as exc:  # another creation's kernel: not ours to tear down
+            h.secrets.forget(entry.ctx)
+            return PlanEntry(ctx=entry.ctx, error=f"{type(exc).__name__}: {exc}"), None
         except Exception as exc:
-            abort(svc, entry.ctx, failure_reason(exc), str(exc))
+            abort(h, entry.ctx, failure_reason(exc), str(exc))
             return PlanEntry(ctx=entry.ctx, error=f"{type(exc).__name__}: {exc}"), None
 
     with ThreadPoolExecutor(max(1, len(plan)), thread_name_prefix="kernel") as pool:
         return list(pool.map(one, plan))
 
 
-def provision_all(svc: KernelServices, plan: list[PlanEntry], settled: Callable[[str], bool]) -> list[PlanEntry]:
+def provision_all(h: Host, plan: list[PlanEntry], settled: Callable[[str], bool]) -> list[PlanEntry]:
     """The chain's first step for every kernel of the request."""
-    done = for_each_kernel(svc, plan, lambda ctx: provision(svc, ctx), settled)
+    done = for_each_kernel(h, plan, lambda ctx: provision(h, ctx), settled)
     return [PlanEntry(ctx=ctx or e.ctx, error=e.error) for e, ctx in done]
 
 
-def start_all(svc: KernelServices, plan: list[PlanEntry],
-              settled: Callable[[str], bool]) -> list[KernelCreationResult]:
+def start_all(h: Host, plan: list[PlanEntry], settled: Callable[[str], bool]) -> list[KernelCreationResult]:
     """The chain's last step; one error naming every kernel that failed (and those that did not)."""
-    done = for_each_kernel(svc, plan, lambda ctx: start(svc, ctx), settled)
+    done = for_each_kernel(h, plan, lambda ctx: start(h, ctx), settled)
     failed = [e for e, _ in done if e.error is not None]
     created = [r for _, r in done if r is not None]
     if failed:

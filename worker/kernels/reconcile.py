@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from docker.errors import APIError, NotFound
 
@@ -28,9 +28,11 @@ from contract.common import is_uuid
 from contract.kernels import LifecycleReason
 from worker.kernels.destroy import announce, clean_dead_kernel
 from worker.kernels.locks import kernel_lock
-from worker.kernels.services import KernelServices
 from worker.stages.container import KERNEL_ID_LABEL, OWNER_LABEL, SESSION_ID_LABEL
 from worker.state.kernels import KernelRecord, KernelState
+
+if TYPE_CHECKING:
+    from worker.host import Host
 
 log = logging.getLogger(__name__)
 
@@ -45,43 +47,44 @@ class ReconcileReport:
         return bool(self.cleaned or self.removed_containers or self.released)
 
 
-def _container_state(svc: KernelServices, container_id: str | None) -> dict[str, Any] | None:
+def _container_state(h: Host, container_id: str | None) -> dict[str, Any] | None:
     if container_id is None:
         return None
     try:
-        return dict(svc.docker.api.inspect_container(container_id)["State"])
+        return dict(h.docker.api.inspect_container(container_id)["State"])
     except NotFound:
         return None
 
 
-def _check_running(svc: KernelServices, rec: KernelRecord, listed: dict[str, dict[str, Any]],
+def _check_running(h: Host, rec: KernelRecord, listed: dict[str, dict[str, Any]],
                    report: ReconcileReport) -> None:
     seen = listed.get(rec.container_id or "")
     if seen is not None and seen["State"] in ("running", "paused", "restarting"):
         return
-    state = _container_state(svc, rec.container_id)  # look again: the listing may be stale
+    state = _container_state(h, rec.container_id)  # look again: the listing may be stale
     if state is not None and (state.get("Running") or state.get("Restarting")):
         return
     if state is None:
-        done = clean_dead_kernel(svc, rec.kernel_id, -1, LifecycleReason.CONTAINER_NOT_FOUND,
+        done = clean_dead_kernel(h, rec.kernel_id, -1, LifecycleReason.CONTAINER_NOT_FOUND,
                                  "the kernel's container is gone", container_id=rec.container_id)
     else:
-        detail = "oom-killed: the container ran out of memory" if state.get("OOMKilled") else None
-        done = clean_dead_kernel(svc, rec.kernel_id, int(state.get("ExitCode", 255)),
+        killed = state.get("OOMKilled") and int(state.get("ExitCode", 0)) == 137  # not a user process's OOM kill
+        detail = "oom-killed: the container ran out of memory" if killed else None
+        done = clean_dead_kernel(h, rec.kernel_id, int(state.get("ExitCode", 255)),
                                  LifecycleReason.SELF_TERMINATED, detail, container_id=rec.container_id)
     if done:
         report.cleaned.append(rec.kernel_id)
 
 
-def _remove_unknown(svc: KernelServices, c: dict[str, Any], report: ReconcileReport) -> None:
+def _remove_unknown(h: Host, c: dict[str, Any], report: ReconcileReport) -> None:
     labels = c.get("Labels") or {}
     kernel_id = labels.get(KERNEL_ID_LABEL, "")
     with kernel_lock(kernel_id):
-        rec = svc.registry.find(kernel_id) if kernel_id else None
+        rec = h.registry.find(kernel_id) if kernel_id else None
         if rec is not None and (rec.state is KernelState.PREPARING or rec.container_id == c["Id"]):
             return  # claimed since the listing
         try:
-            svc.docker.api.remove_container(c["Id"], force=True, v=True)
+            h.docker.api.remove_container(c["Id"], force=True, v=True)
         except NotFound:
             return
         except APIError as e:
@@ -90,12 +93,12 @@ def _remove_unknown(svc: KernelServices, c: dict[str, Any], report: ReconcileRep
     report.removed_containers.append(c["Id"])
     if rec is None and kernel_id:
         log.warning("removed container %s of unknown kernel %s", c["Id"][:12], kernel_id)
-        announce(svc, kernel_id, labels.get(SESSION_ID_LABEL, ""), LifecycleReason.TERMINATED_UNKNOWN_CONTAINER)
+        announce(h, kernel_id, labels.get(SESSION_ID_LABEL, ""), LifecycleReason.TERMINATED_UNKNOWN_CONTAINER)
 
 
-def _kernel_dirs(svc: KernelServices, older_than: float) -> dict[str, list[Path]]:
+def _kernel_dirs(h: Host, older_than: float) -> dict[str, list[Path]]:
     found: dict[str, list[Path]] = {}
-    for root in (svc.settings.scratch_dir, svc.settings.ipc_dir):
+    for root in (h.settings.scratch_dir, h.settings.ipc_dir):
         if not root.is_dir():
             continue
         for d in root.iterdir():
@@ -107,32 +110,33 @@ def _kernel_dirs(svc: KernelServices, older_than: float) -> dict[str, list[Path]
     return found
 
 
-def _release_leftovers(svc: KernelServices, kernel_id: str, dirs: list[Path], report: ReconcileReport) -> None:
+def _release_leftovers(h: Host, kernel_id: str, dirs: list[Path], report: ReconcileReport) -> None:
     with kernel_lock(kernel_id):
-        if svc.registry.find(kernel_id) is not None:
+        if h.registry.find(kernel_id) is not None:
             return  # a creation claimed the id since the listing
-        svc.allocator.release(kernel_id)
-        svc.ports.release(kernel_id)
+        h.allocator.release(kernel_id)
+        h.ports.release(kernel_id)
+        h.secrets.remove(kernel_id)
         for d in dirs:
             shutil.rmtree(d, ignore_errors=True)
     log.warning("released leftovers of unknown kernel %s", kernel_id)
     report.released.append(kernel_id)
 
 
-def reconcile(svc: KernelServices, grace: float) -> ReconcileReport:
+def reconcile(h: Host, grace: float) -> ReconcileReport:
     """One pass; `grace` seconds is how old a record, container or directory must be to be acted on."""
     report = ReconcileReport()
     now = time.time()
     # listed before the registry is read: see the module docstring
-    leftover_ids = svc.allocator.kernels() | svc.ports.kernels()
-    dirs = _kernel_dirs(svc, now - grace)
-    containers = svc.docker.api.containers(all=True, filters={"label": f"{OWNER_LABEL}={svc.settings.id}"})
-    records = {r.kernel_id: r for r in svc.registry.all()}
+    leftover_ids = h.allocator.kernels() | h.ports.kernels() | h.secrets.kernels(now - grace)
+    dirs = _kernel_dirs(h, now - grace)
+    containers = h.docker.api.containers(all=True, filters={"label": f"{OWNER_LABEL}={h.settings.id}"})
+    records = {r.kernel_id: r for r in h.registry.all()}
 
     listed = {c["Id"]: c for c in containers}
     for rec in records.values():
         if rec.state is KernelState.RUNNING and now - rec.created_at >= grace:
-            _check_running(svc, rec, listed, report)
+            _check_running(h, rec, listed, report)
 
     claimed = {r.container_id for r in records.values()}
     for c in containers:
@@ -140,10 +144,10 @@ def reconcile(svc: KernelServices, grace: float) -> ReconcileReport:
         if c["Id"] in claimed or (owner is not None and owner.state is KernelState.PREPARING):
             continue
         if now - float(c.get("Created", now)) >= grace:
-            _remove_unknown(svc, c, report)
+            _remove_unknown(h, c, report)
 
     for kernel_id in (leftover_ids | set(dirs)) - set(records):
-        _release_leftovers(svc, kernel_id, dirs.get(kernel_id, []), report)
+        _release_leftovers(h, kernel_id, dirs.get(kernel_id, []), report)
     return report
 
 
@@ -151,7 +155,7 @@ class PeriodicReconciler:
     """Runs `reconcile` every `interval` seconds in its own thread (a pass does Docker calls, so it
     stays off the worker's timer, which also drives the heartbeat)."""
 
-    def __init__(self, services: Callable[[], KernelServices], interval: float, grace: float) -> None:
+    def __init__(self, services: Callable[[], Host], interval: float, grace: float) -> None:
         self._services = services
         self._interval = interval
         self._grace = grace

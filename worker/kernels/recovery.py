@@ -10,27 +10,30 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from contract.kernels import LifecycleReason
 from worker.kernels.create import abort
-from worker.kernels.services import KernelServices
-from worker.stages.context import KernelContext
+from worker.pipeline.context import KernelContext
 from worker.state.kernels import KernelState
+
+if TYPE_CHECKING:
+    from worker.host import Host
 
 log = logging.getLogger(__name__)
 INTERRUPTED = "the agent restarted while this kernel was being created; everything made for it was removed"
 
 
-def recover_interrupted_creations(svc: KernelServices, fail_result: Callable[[str, str], None]) -> list[str]:
+def recover_interrupted_creations(h: Host, fail_result: Callable[[str, str], None]) -> list[str]:
     """Clean every half-made kernel; returns their ids."""
-    svc.slots.clear()
+    h.slots.clear()
     cleaned = []
-    for rec in svc.registry.all():
+    for rec in h.registry.all():
         if rec.state != KernelState.PREPARING:
             continue
         ctx = KernelContext.model_validate(rec.config)
         log.warning("kernel %s was half-made when the agent stopped: cleaning it", rec.kernel_id)
-        abort(svc, ctx, LifecycleReason.FAILED_TO_CREATE, INTERRUPTED)
+        abort(h, ctx, LifecycleReason.FAILED_TO_CREATE, INTERRUPTED)
         if ctx.result_id:
             fail_result(ctx.result_id, f"kernel {rec.kernel_id}: {INTERRUPTED}")
         cleaned.append(rec.kernel_id)

@@ -8,26 +8,24 @@ RestartTimeout (a TimeoutError); a re-creation that fails cleans the kernel (fai
 
 from __future__ import annotations
 
-import contextlib
 import logging
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
-from typing import Any
-
-from pydantic import ValidationError
+from typing import TYPE_CHECKING, Any
 
 from contract.errors import InvalidInput, KernelStartFailed, KernelUnavailable, RestartTimeout
-from contract.events import KernelStarted
 from contract.images import ImageRef
 from contract.kernels import KernelCreationConfig, KernelCreationResult, LifecycleReason
-from worker.kernels.create import creation_result
+from contract.validation import parse
 from worker.kernels.destroy import clean, kill_container, mark_terminating
 from worker.kernels.locks import kernel_lock
-from worker.kernels.pipeline import record_of
-from worker.kernels.services import KernelServices
-from worker.stages.base import run_stages, teardown_stages
-from worker.stages.context import KernelContext
+from worker.kernels.records import mark_running, record_of
+from worker.pipeline.context import KernelContext
+from worker.pipeline.run import run_step, teardown
 from worker.state.kernels import KernelRecord, KernelState
+
+if TYPE_CHECKING:
+    from worker.host import Host
 
 log = logging.getLogger(__name__)
 
@@ -43,70 +41,58 @@ def updated_context(rec: KernelRecord, session_id: str, image: ImageRef,
                            f"{ctx.kernel_config.image.canonical}, not {image.canonical}")
     if updated_config:
         merged = {**ctx.kernel_config.model_dump(mode="json"), **updated_config}
-        try:
-            ctx.kernel_config = KernelCreationConfig.model_validate(merged)
-        except ValidationError as e:
-            problems = "; ".join(f"{'.'.join(map(str, err['loc']))}: {err['msg']}" for err in e.errors())
-            raise InvalidInput(f"updated_config of kernel {rec.kernel_id}: {problems}") from None
+        ctx.kernel_config = parse(KernelCreationConfig, merged, f"updated_config of kernel {rec.kernel_id}")
     return ctx
 
 
-def destroy_container(svc: KernelServices, ctx: KernelContext) -> KernelContext:
+def destroy_container(h: Host, ctx: KernelContext) -> KernelContext:
     """Stop and remove the container (the start stages only); nothing else of the kernel is touched."""
-    kill_container(svc, ctx.container_id)
-    errors = teardown_stages(svc.pipeline.start, ctx)
+    kill_container(h, record_of(ctx).container_id)
+    errors = teardown(h.pipeline, ctx, step="start")
     if errors:
         raise KernelStartFailed(f"the old container of kernel {ctx.kernel_id} could not be removed: {errors}")
-    ctx.container_id = None
-    with contextlib.suppress(FileNotFoundError):  # a killed runner leaves its socket behind
-        (ctx.ipc_dir / "runner.sock").unlink()
     return ctx
 
 
-def restart(svc: KernelServices, kernel_id: str, session_id: str, image: ImageRef,
+def restart(h: Host, kernel_id: str, session_id: str, image: ImageRef,
             updated_config: dict[str, Any]) -> KernelCreationResult:
     """Restart the kernel's container in place; returns its new creation info."""
     with kernel_lock(kernel_id):
-        rec = svc.registry.get(kernel_id)
+        rec = h.registry.get(kernel_id)
         if rec.state is not KernelState.RUNNING:
             raise KernelUnavailable(f"kernel {kernel_id} is {rec.state.value}: only a running kernel restarts")
         ctx = updated_context(rec, session_id, image, updated_config)
         rec.state, rec.termination_reason = KernelState.PREPARING, LifecycleReason.RESTARTING.value
-        svc.registry.put(rec)
+        h.registry.put(rec)
 
         pool = ThreadPoolExecutor(1, thread_name_prefix=f"restart-{kernel_id[:8]}")
         try:
-            ctx = pool.submit(destroy_container, svc, ctx.model_copy(deep=True)).result(
-                timeout=svc.settings.restart_timeout)
+            ctx = pool.submit(destroy_container, h, ctx.model_copy(deep=True)).result(
+                timeout=h.settings.restart_timeout)
         except FutureTimeout:
-            log.error("kernel %s: the old container did not go within %g s", kernel_id, svc.settings.restart_timeout)
-            mark_terminating(svc, rec, LifecycleReason.RESTART_TIMEOUT)
-            clean(svc, rec, LifecycleReason.RESTART_TIMEOUT)
+            log.error("kernel %s: the old container did not go within %g s", kernel_id, h.settings.restart_timeout)
+            mark_terminating(h, rec, LifecycleReason.RESTART_TIMEOUT)
+            clean(h, rec, LifecycleReason.RESTART_TIMEOUT)
             raise RestartTimeout(f"kernel {kernel_id}: destroying the old container took over "
-                                 f"{svc.settings.restart_timeout:g} s; the kernel was cleaned") from None
+                                 f"{h.settings.restart_timeout:g} s; the kernel was cleaned") from None
         except Exception as e:
-            mark_terminating(svc, rec, LifecycleReason.FAILED_TO_START)
-            clean(svc, rec, LifecycleReason.FAILED_TO_START, detail=str(e))
+            mark_terminating(h, rec, LifecycleReason.FAILED_TO_START)
+            clean(h, rec, LifecycleReason.FAILED_TO_START, detail=str(e))
             raise
         finally:
             pool.shutdown(wait=False)
         try:
-            svc.registry.put(_restarting(record_of(ctx)))
-            with svc.slots.hold(kernel_id):
-                run_stages(svc.pipeline.start, ctx, lambda c: svc.registry.put(_restarting(record_of(c))))
+            h.registry.put(_restarting(record_of(ctx)))
+            with h.slots.hold(kernel_id):
+                run_step(h.pipeline, "start", ctx, parallel=h.settings.stage_parallelism,
+                         on_done=lambda c, stage, seconds: h.registry.put(_restarting(record_of(c))))
         except Exception as e:
             log.error("kernel %s failed to start again: %s", kernel_id, e)
             rec = _restarting(record_of(ctx))
-            mark_terminating(svc, rec, LifecycleReason.FAILED_TO_START)
-            clean(svc, rec, LifecycleReason.FAILED_TO_START, detail=str(e))
+            mark_terminating(h, rec, LifecycleReason.FAILED_TO_START)
+            clean(h, rec, LifecycleReason.FAILED_TO_START, detail=str(e))
             raise KernelStartFailed(f"kernel {kernel_id} did not start again: {e}") from None
-        result = creation_result(svc, ctx)
-        rec = record_of(ctx)
-        rec.state, rec.creation_info = KernelState.RUNNING, result.model_dump(mode="json")
-        svc.registry.put(rec)
-        svc.events.produce(KernelStarted(kernel_id=kernel_id, session_id=rec.session_id,
-                                         creation_info=rec.creation_info))
-        return result
+        return mark_running(h, ctx)
 
 
 def _restarting(rec: KernelRecord) -> KernelRecord:

@@ -14,27 +14,33 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import docker
 from docker.errors import DockerException, NotFound
 
 from contract.kernels import LifecycleReason
 from worker.kernels.destroy import clean_dead_kernel
-from worker.kernels.services import KernelServices
 from worker.stages.container import KERNEL_ID_LABEL, OWNER_LABEL
 from worker.state.kernels import KernelState
+
+if TYPE_CHECKING:
+    from worker.host import Host
 
 log = logging.getLogger(__name__)
 
 OOM_DETAIL = "oom-killed: the container ran out of memory"
 RECONNECT_DELAY = 1.0
+# A container's death is the OOM killer's when it was SIGKILLed (137) this soon after an OOM kill in
+# it: the runner survives the OOM kills of user processes, so an old one explains nothing.
+OOM_WINDOW_S = 5.0
+KILLED = 137
 
 
 class DockerEventWatcher:
     """Watches `die` and `oom` events of containers labelled with `agent_id` as their owner."""
 
-    def __init__(self, agent_id: str, services: Callable[[], KernelServices],
+    def __init__(self, agent_id: str, services: Callable[[], Host],
                  docker_client: Callable[[], docker.DockerClient] = docker.DockerClient.from_env) -> None:
         self._agent_id = agent_id
         self._services = services
@@ -42,7 +48,7 @@ class DockerEventWatcher:
         self._stopping = threading.Event()
         self._stream: Any = None
         self._client: docker.DockerClient | None = None
-        self._oom: set[str] = set()
+        self._oom: dict[str, float] = {}  # container id -> time of its last OOM kill
         self._workers = ThreadPoolExecutor(4, thread_name_prefix="kernel-death")
         self._thread = threading.Thread(target=self._run, name="docker-events", daemon=True)
         self._since = time.time()
@@ -92,7 +98,7 @@ class DockerEventWatcher:
         if not kernel_id:
             return
         if event.get("Action") == "oom":
-            self._oom.add(container_id)
+            self._oom[container_id] = time.monotonic()
             return
         if event.get("Action") == "die":
             exit_code = int(attrs.get("exitCode", 255))
@@ -101,11 +107,11 @@ class DockerEventWatcher:
     def _on_death(self, kernel_id: str, container_id: str, exit_code: int) -> None:
         try:
             rec = self._services().registry.find(kernel_id)
+            last_oom = self._oom.pop(container_id, None)
             if rec is None or rec.state is not KernelState.RUNNING:  # destroyed, restarting: not ours
-                self._oom.discard(container_id)
                 return
-            oom = container_id in self._oom or self._oom_killed(container_id)
-            self._oom.discard(container_id)
+            recent = last_oom is not None and time.monotonic() - last_oom < OOM_WINDOW_S
+            oom = exit_code == KILLED and (recent or self._oom_killed(container_id))
             clean_dead_kernel(self._services(), kernel_id, exit_code, LifecycleReason.SELF_TERMINATED,
                               OOM_DETAIL if oom else None, container_id=container_id)
         except Exception:

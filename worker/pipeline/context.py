@@ -59,7 +59,7 @@ class KernelContext(ScratchLayout, BaseModel):
         for name in self.done:
             cls = STAGE_CLASSES.get(name)
             if cls is not None and issubclass(cls.resource_type, kind):
-                found.append(cast(R, cls.resource_type.model_validate(self.resources.get(name, {}))))
+                found.append(cls.resource_type.model_validate(self.resources.get(name, {})))
         return found
 
     def record(self, name: str, resource: BaseModel, seconds: float) -> None:

@@ -8,9 +8,9 @@ required fact provided by a stage of the same or an earlier chain step, no cycle
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
+from contract.pipeline import StageInfo
 from worker.pipeline.stage import STEPS, Stage, Step
 
 AnyStage = Stage[Any, Any]
@@ -19,18 +19,6 @@ BUILTIN = "builtin"
 
 class PipelineError(ValueError):
     """The stages' declarations do not make a pipeline (a missing fact, a cycle, a duplicate)."""
-
-
-@dataclass(frozen=True)
-class StageNode:
-    """What the graph knows of one stage (for `describe`)."""
-
-    name: str
-    step: Step
-    requires: tuple[str, ...]
-    provides: tuple[str, ...]
-    after: tuple[str, ...]  # the stages it waits for
-    origin: str  # "builtin", or the plugin that added it
 
 
 class Pipeline:
@@ -86,9 +74,10 @@ class Pipeline:
     def origin(self, name: str) -> str:
         return self._origins.get(name, BUILTIN)
 
-    def describe(self) -> list[StageNode]:
-        return [StageNode(s.name, s.step, tuple(s.requires), tuple(s.provides),
-                          tuple(sorted(self.after[s.name])), self.origin(s.name)) for s in self._stages]
+    def describe(self) -> list[StageInfo]:
+        """Each stage as the contract describes it, in run order."""
+        return [StageInfo(name=s.name, step=s.step, requires=list(s.requires), provides=list(s.provides),
+                          after=sorted(self.after[s.name]), origin=self.origin(s.name)) for s in self._stages]
 
     def names(self, stages: Iterable[AnyStage] | None = None) -> list[str]:
         return [s.name for s in (self._stages if stages is None else stages)]

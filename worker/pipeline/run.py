@@ -113,14 +113,14 @@ def teardown(pipeline: Pipeline, ctx: KernelContext, *, step: Step | None = None
             if stage.name not in ctx.done and (found := stage.leftover(ctx)) is not None:
                 undo(stage, found)
     for name in reversed(list(ctx.done)):
-        stage = pipeline.get(name)
-        if stage is None:
+        known = pipeline.get(name)
+        if known is None:
             if step is None:
                 log.warning("kernel %s: stage %s is not in this pipeline: nothing torn down", ctx.kernel_id, name)
                 ctx.forget(name)
             continue
-        if step is not None and stage.step != step:
+        if step is not None and known.step != step:
             continue
-        undo(stage, stage.resource_type.model_validate(ctx.resources.get(name, {})))
+        undo(known, known.resource_type.model_validate(ctx.resources.get(name, {})))
         ctx.forget(name)
     return errors

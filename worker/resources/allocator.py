@@ -12,10 +12,10 @@ import sqlite3
 from dataclasses import dataclass, field
 
 from contract.errors import ResourceExhausted
-from worker.resources.slots import SlotRequest
+from worker.resources.slots import DEVICE_SLOTS, SlotRequest
 from worker.state.db import StateDB
 
-CPU_OVERCOMMIT = 4  # kernels per core: cores are pinned with cpusets, shared like Backend.AI's cpu shares
+DEFAULT_CPU_OVERCOMMIT = 4.0  # cores' worth of kernels each core takes (pinned with cpusets, shared)
 
 
 @dataclass(frozen=True)
@@ -23,14 +23,26 @@ class HostCapacity:
     cores: tuple[int, ...]
     mem: int
     mock_devices: tuple[str, ...] = ()
+    cpu_overcommit: float = DEFAULT_CPU_OVERCOMMIT
+    cuda_devices: tuple[str, ...] = ()  # GPU UUIDs
+
+    def devices(self, slot: str) -> tuple[str, ...]:
+        return self.cuda_devices if slot == "cuda.device" else self.mock_devices
+
+    @property
+    def slots(self) -> tuple[str, ...]:
+        """The resource slots a kernel may ask for here (`cuda.device` only where there are GPUs)."""
+        return ("cpu", "mem", "mock.device", *(("cuda.device",) if self.cuda_devices else ()))
 
     @classmethod
-    def detect(cls, reserved_cpu: int, reserved_mem: int, mock_devices: tuple[str, ...] = ()) -> HostCapacity:
+    def detect(cls, reserved_cpu: int, reserved_mem: int, mock_devices: tuple[str, ...] = (),
+               cpu_overcommit: float = DEFAULT_CPU_OVERCOMMIT, cuda_devices: tuple[str, ...] = ()) -> HostCapacity:
         cores = tuple(sorted(os.sched_getaffinity(0)))
         if reserved_cpu and len(cores) > reserved_cpu:
             cores = cores[reserved_cpu:]
         total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-        return cls(cores=cores, mem=max(total - reserved_mem, 0), mock_devices=mock_devices)
+        return cls(cores=cores, mem=max(total - reserved_mem, 0), mock_devices=mock_devices,
+                   cpu_overcommit=cpu_overcommit, cuda_devices=cuda_devices)
 
 
 @dataclass(frozen=True)
@@ -38,6 +50,8 @@ class Allocation:
     cores: list[int] = field(default_factory=list)
     mem: int = 0
     mock_devices: list[str] = field(default_factory=list)
+    cpu: float = 0.0  # cores' worth of CPU time (a fraction of one allowed), spread over `cores`
+    cuda_devices: list[str] = field(default_factory=list)
 
 
 class Allocator:
@@ -48,8 +62,8 @@ class Allocator:
     def allocate(self, kernel_id: str, req: SlotRequest) -> Allocation:
         """Reserve what `req` asks for, or raise ResourceExhausted having reserved nothing."""
         cap = self.capacity
-        if req.cpu > len(cap.cores):
-            raise ResourceExhausted(f"kernel asks for {req.cpu} cores; this host has {len(cap.cores)}")
+        if req.cores > len(cap.cores):
+            raise ResourceExhausted(f"kernel asks for {req.cpu:g} cores; this host has {len(cap.cores)}")
         with self._db.transaction() as conn:
             existing = self._load(conn, kernel_id)
             if existing is not None:
@@ -63,21 +77,30 @@ class Allocator:
             for core, amount in conn.execute("SELECT device_id, amount FROM allocations WHERE slot='cpu'"):
                 if int(core) in load:
                     load[int(core)] += amount
-            cores = sorted(sorted(load, key=lambda c: (load[c], c))[: req.cpu])
-            if any(load[c] + 1 > CPU_OVERCOMMIT for c in cores):
-                raise ResourceExhausted(f"no {req.cpu} cores with room left (each core takes "
-                                        f"{CPU_OVERCOMMIT} kernels)")
-            taken = {r[0] for r in conn.execute("SELECT device_id FROM allocations WHERE slot='mock.device'")}
-            free_devices = [d for d in cap.mock_devices if d not in taken]
-            if req.mock_devices > len(free_devices):
-                raise ResourceExhausted(f"kernel asks for {req.mock_devices} mock devices; "
-                                        f"{len(free_devices)} of {len(cap.mock_devices)} are free")
-            devices = free_devices[: req.mock_devices]
-            rows = [(kernel_id, "cpu", str(c), 1.0) for c in cores]
+            share = req.cpu / req.cores  # of each pinned core
+            cores = sorted(sorted(load, key=lambda c: (load[c], c))[: req.cores])
+            if any(load[c] + share > cap.cpu_overcommit + 1e-9 for c in cores):
+                raise ResourceExhausted(f"no {req.cores} cores with room left for {share:g} of a core each "
+                                        f"(each core takes {cap.cpu_overcommit:g} cores' worth of kernels)")
+            devices = {slot: self._free_devices(conn, slot, req.devices(slot)) for slot in DEVICE_SLOTS}
+            rows = [(kernel_id, "cpu", str(c), share) for c in cores]
             rows.append((kernel_id, "mem", "root", float(req.mem)))
-            rows += [(kernel_id, "mock.device", d, 1.0) for d in devices]
+            rows += [(kernel_id, slot, d, 1.0) for slot, ids in devices.items() for d in ids]
             conn.executemany("INSERT INTO allocations VALUES (?, ?, ?, ?)", rows)
-        return Allocation(cores=cores, mem=req.mem, mock_devices=devices)
+        return Allocation(cores=cores, mem=req.mem, mock_devices=devices["mock.device"], cpu=req.cpu,
+                          cuda_devices=devices["cuda.device"])
+
+    def _free_devices(self, conn: sqlite3.Connection, slot: str, count: int) -> list[str]:
+        """`count` devices of `slot` no kernel holds (each device is one kernel's), or ResourceExhausted."""
+        if count == 0:
+            return []
+        all_ids = self.capacity.devices(slot)
+        taken = {r[0] for r in conn.execute("SELECT device_id FROM allocations WHERE slot = ?", (slot,))}
+        free = [d for d in all_ids if d not in taken]
+        if count > len(free):
+            kind = "GPUs" if slot == "cuda.device" else "mock devices"
+            raise ResourceExhausted(f"kernel asks for {count} {kind}; {len(free)} of {len(all_ids)} are free")
+        return free[:count]
 
     def release(self, kernel_id: str) -> None:
         with self._db.transaction() as conn:
@@ -97,8 +120,10 @@ class Allocator:
             return None
         return Allocation(
             cores=sorted(int(d) for s, d, _ in rows if s == "cpu"),
+            cpu=round(sum(a for s, _, a in rows if s == "cpu"), 2),
             mem=int(sum(a for s, _, a in rows if s == "mem")),
             mock_devices=sorted(d for s, d, _ in rows if s == "mock.device"),
+            cuda_devices=sorted(d for s, d, _ in rows if s == "cuda.device"),
         )
 
 

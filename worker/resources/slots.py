@@ -12,7 +12,8 @@ from contract.errors import UnsupportedResource
 
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgtp]?)i?b?\s*$", re.IGNORECASE)
 _UNITS = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40, "p": 1 << 50}
-KNOWN_SLOTS = ("cpu", "mem", "mock.device")
+KNOWN_SLOTS = ("cpu", "mem", "mock.device", "cuda.device")
+DEVICE_SLOTS = ("mock.device", "cuda.device")  # exclusive devices, by count
 T = TypeVar("T")
 
 
@@ -36,20 +37,35 @@ def parse_count(value: float | str) -> float:
     return n
 
 
+CPU_STEP = 0.01  # the finest fraction of a core a kernel can ask for
+
+
 @dataclass(frozen=True)
 class SlotRequest:
-    """What one kernel asks for: whole cores (rounded up), bytes of memory, mock devices."""
+    """What one kernel asks for: cores (a fraction of one allowed), bytes of memory, mock devices."""
 
-    cpu: int
+    cpu: float
     mem: int
     mock_devices: int
+    cuda_devices: int = 0
+
+    @property
+    def cores(self) -> int:
+        """How many cores the kernel is pinned to: the cores it asks for, rounded up."""
+        return math.ceil(self.cpu - 1e-9)
 
     def as_slots(self) -> dict[str, str]:
-        return {"cpu": str(self.cpu), "mem": str(self.mem), "mock.device": str(self.mock_devices)}
+        return {"cpu": f"{self.cpu:g}", "mem": str(self.mem), "mock.device": str(self.mock_devices),
+                "cuda.device": str(self.cuda_devices)}
+
+    def devices(self, slot: str) -> int:
+        return self.cuda_devices if slot == "cuda.device" else self.mock_devices
 
 
-def parse_slots(slots: dict[str, float | str], known: tuple[str, ...] = KNOWN_SLOTS) -> SlotRequest:
-    """Validate a kernel's `resource_slots`; unknown slots with a non-zero amount are refused."""
+def parse_slots(slots: dict[str, float | str], known: tuple[str, ...] = KNOWN_SLOTS,
+                fractional_cpu: bool = True) -> SlotRequest:
+    """Validate a kernel's `resource_slots`; unknown slots with a non-zero amount are refused.
+    `cpu` is kept to hundredths of a core, or rounded up to whole cores unless `fractional_cpu`."""
     for name, amount in slots.items():
         if name in known:
             continue
@@ -62,14 +78,16 @@ def parse_slots(slots: dict[str, float | str], known: tuple[str, ...] = KNOWN_SL
                                       f"(known: {', '.join(known)})")
     if "cpu" not in slots or "mem" not in slots:
         raise UnsupportedResource("resource_slots must include 'cpu' and 'mem'")
-    cpu = math.ceil(_parsed("cpu", parse_count, slots["cpu"]))
+    asked = _parsed("cpu", parse_count, slots["cpu"])
+    cpu = round(asked, 2) if fractional_cpu else float(math.ceil(asked))
     mem = _parsed("mem", parse_bytes, slots["mem"])
     mock = math.ceil(_parsed("mock.device", parse_count, slots.get("mock.device", 0)))
-    if cpu < 1:
-        raise UnsupportedResource("resource_slots.cpu must be at least 1 core")
+    cuda = math.ceil(_parsed("cuda.device", parse_count, slots.get("cuda.device", 0)))
+    if cpu < CPU_STEP:
+        raise UnsupportedResource(f"resource_slots.cpu must be at least {CPU_STEP:g} of a core, got {asked:g}")
     if mem < 64 << 20:
         raise UnsupportedResource(f"resource_slots.mem must be at least 64 MiB, got {mem} bytes")
-    return SlotRequest(cpu=cpu, mem=mem, mock_devices=mock)
+    return SlotRequest(cpu=cpu, mem=mem, mock_devices=mock, cuda_devices=cuda)
 
 
 def _parsed(slot: str, parse: Callable[[float | str], T], value: float | str) -> T:

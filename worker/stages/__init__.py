@@ -1,7 +1,7 @@
-"""The Stage/Provisioner pipeline of kernel creation (spec: kernel-lifecycle-stages.md).
+"""The built-in stages of kernel creation (spec: kernel-lifecycle-stages.md), one class each.
 
-A Provisioner has `setup(spec) -> resource` and `teardown(resource)`; a Stage drives one
-provisioner: it builds the spec from the shared KernelContext and records the resource there.
-No stage imports the agent's Host or Celery: what a provisioner needs comes in its constructor
-(clients, paths) or its spec.
+A stage declares what it requires and provides, builds its spec from the kernel's context, sets
+up one kind of thing and tears it down (worker/pipeline/stage.py). No stage imports the Host or
+Celery: what it needs comes in its constructor (clients, pools, paths) or its spec.
+`builtin.py` makes them for this host, in the spec's order.
 """

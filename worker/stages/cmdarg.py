@@ -6,7 +6,9 @@ from dataclasses import dataclass
 
 from pydantic import BaseModel
 
-from worker.stages.base import Provisioner
+from worker.pipeline.context import KernelContext
+from worker.pipeline.stage import Stage
+from worker.stages.image import ImagePullStage
 from worker.stages.mounts import RUNNER_TARGET
 
 RUNTIME_PATH_LABEL = "ai.backend.runtime-path"
@@ -18,12 +20,17 @@ class CmdArgSpec:
 
 
 class Command(BaseModel):
-    command: list[str]
+    command: list[str] = []
 
 
-class CmdArgProvisioner(Provisioner[CmdArgSpec, Command]):
+class CmdArgStage(Stage[CmdArgSpec, Command]):
     name = "cmdarg"
     resource_type = Command
+    requires = ("image",)
+    provides = ("command",)
+
+    def spec(self, ctx: KernelContext) -> CmdArgSpec:
+        return CmdArgSpec(ctx.output(ImagePullStage).labels)
 
     def setup(self, spec: CmdArgSpec) -> Command:
         python = spec.image_labels.get(RUNTIME_PATH_LABEL) or "python3"

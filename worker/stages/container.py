@@ -1,23 +1,27 @@
-"""ContainerCreation (create and start the kernel's container) and ContainerVerification (the
-runner answers its handshake in time)."""
+"""ContainerCreation: create and start the kernel's container from everything the stages prepared."""
 
 from __future__ import annotations
 
 import contextlib
-import time
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import docker
 from docker.errors import APIError, NotFound
-from docker.types import Mount
+from docker.types import DeviceRequest, LogConfig, Mount
 from pydantic import BaseModel
 
-from contract.errors import KernelCreationFailed, KernelStartFailed
+from contract.errors import KernelCreationFailed
 from contract.kernels import ServicePort
-from worker.runner_client import RunnerClient, RunnerUnavailable
-from worker.stages.base import Nothing, Provisioner
-from worker.stages.context import MountSpec
+from worker.config import AgentSettings
+from worker.pipeline.context import KernelContext
+from worker.pipeline.stage import Stage
+from worker.stages.cmdarg import CmdArgStage
+from worker.stages.environ import EnvironStage
+from worker.stages.image import ImagePullStage
+from worker.stages.mounts import MountSpec, all_mounts
+from worker.stages.network import NetworkStage
+from worker.stages.ports import ServicePortsStage
+from worker.stages.resource import ResourceStage
 
 KERNEL_ID_LABEL = "ai.backend.kernel-id"
 SESSION_ID_LABEL = "ai.backend.session-id"
@@ -42,11 +46,15 @@ class ContainerSpec:
     supplementary_gids: list[int]
     hostname: str
     cores: list[int]
+    cpu: float  # cores' worth of CPU time (the CFS quota) over `cores`
+    gpus: list[str]  # UUIDs of the NVIDIA GPUs the kernel gets (through the NVIDIA container runtime)
     mem: int
     service_ports: list[ServicePort]
     bind_host: str
     network: str | None
     alias: str | None
+    log_max_size: str = "10m"
+    log_max_files: int = 3
     extra_labels: dict[str, str] = field(default_factory=dict)
     pids_limit: int = 4096
 
@@ -56,15 +64,33 @@ class ContainerInfo(BaseModel):
     kernel_id: str = ""
 
 
-class ContainerCreationProvisioner(Provisioner[ContainerSpec, ContainerInfo]):
+class ContainerCreationStage(Stage[ContainerSpec, ContainerInfo]):
     name = "container_creation"
     resource_type = ContainerInfo
+    step = "start"
+    requires = ("kernel_object", "image", "command", "environ", "mounts", "allocation", "service_ports", "network")
+    provides = ("container",)
 
-    def __init__(self, client: docker.DockerClient) -> None:
+    def __init__(self, client: docker.DockerClient, settings: AgentSettings) -> None:
         self._docker = client
+        self._settings = settings
+
+    def spec(self, ctx: KernelContext) -> ContainerSpec:
+        c = ctx.kernel_config
+        alloc = ctx.output(ResourceStage)
+        net = ctx.output(NetworkStage)
+        return ContainerSpec(
+            kernel_id=ctx.kernel_id, session_id=ctx.session_id, agent_id=ctx.agent_id,
+            image_id=ctx.output(ImagePullStage).id, command=ctx.output(CmdArgStage).command,
+            environ=ctx.output(EnvironStage).environ, mounts=all_mounts(ctx), uid=ctx.uid, gid=ctx.gid,
+            supplementary_gids=ctx.supplementary_gids, hostname=c.cluster_hostname, cores=alloc.cores,
+            cpu=alloc.cpu_amount, gpus=alloc.cuda_devices, mem=alloc.mem,
+            service_ports=ctx.output(ServicePortsStage).ports, bind_host=self._settings.bind_host,
+            network=net.network, alias=net.alias, log_max_size=self._settings.container_log_max_size,
+            log_max_files=self._settings.container_log_max_files)
 
     def find(self, kernel_id: str) -> str | None:
-        """The id of a container already made for this kernel (a redelivered step)."""
+        """The id of a container already made for this kernel (a redelivered step, a crash)."""
         found = self._docker.api.containers(all=True, filters={"label": f"{KERNEL_ID_LABEL}={kernel_id}"})
         return found[0]["Id"] if found else None
 
@@ -89,7 +115,7 @@ class ContainerCreationProvisioner(Provisioner[ContainerSpec, ContainerInfo]):
                     for m in spec.mounts],
             port_bindings=ports,
             cpuset_cpus=",".join(map(str, spec.cores)),
-            nano_cpus=len(spec.cores) * 1_000_000_000,
+            nano_cpus=round(spec.cpu * 1_000_000_000),
             mem_limit=spec.mem,
             memswap_limit=spec.mem,
             pids_limit=spec.pids_limit,
@@ -99,6 +125,11 @@ class ContainerCreationProvisioner(Provisioner[ContainerSpec, ContainerInfo]):
             init=True,
             group_add=[str(g) for g in spec.supplementary_gids] or None,
             network_mode=spec.network or "bridge",
+            device_requests=[DeviceRequest(driver="nvidia", device_ids=spec.gpus, capabilities=[["gpu"]])]
+            if spec.gpus else None,
+            # what a kernel prints is bounded on the host's disk too: Docker rotates its log
+            log_config=LogConfig(type=LogConfig.types.JSON, config={
+                "max-size": spec.log_max_size, "max-file": str(spec.log_max_files)}),
         )
         networking = None
         if spec.network:
@@ -124,44 +155,6 @@ class ContainerCreationProvisioner(Provisioner[ContainerSpec, ContainerInfo]):
         with contextlib.suppress(NotFound):
             self._docker.api.remove_container(resource.container_id, force=True, v=True)
 
-
-@dataclass(frozen=True)
-class VerificationSpec:
-    container_id: str
-    socket_path: Path
-    timeout: float
-
-
-class ContainerVerificationProvisioner(Provisioner[VerificationSpec, Nothing]):
-    """Waits for the runner's `status` handshake; a container that exits or a runner that stays
-    silent past the timeout is a start failure."""
-
-    name = "container_verification"
-    resource_type = Nothing
-    poll_interval = 0.02
-
-    def __init__(self, client: docker.DockerClient) -> None:
-        self._docker = client
-
-    def setup(self, spec: VerificationSpec) -> Nothing:
-        deadline = time.monotonic() + spec.timeout
-        runner = RunnerClient(spec.socket_path)
-        next_state_check = 0.0
-        while True:
-            if spec.socket_path.exists():
-                try:
-                    runner.request("status", timeout=max(0.5, deadline - time.monotonic()))
-                    return Nothing()
-                except RunnerUnavailable:
-                    pass
-            now = time.monotonic()
-            if now >= next_state_check:  # the container may have died: say so instead of waiting
-                state = self._docker.api.inspect_container(spec.container_id)["State"]
-                if not state["Running"]:
-                    logs = self._docker.api.logs(spec.container_id, tail=20).decode(errors="replace").strip()
-                    raise KernelStartFailed(f"kernel container exited with code {state['ExitCode']} before its "
-                                            f"runner answered: {logs[-500:] or '(no output)'}")
-                next_state_check = now + 0.25
-            if now >= deadline:
-                raise KernelStartFailed(f"kernel runner did not answer its handshake within {spec.timeout:g} s")
-            time.sleep(self.poll_interval)
+    def leftover(self, ctx: KernelContext) -> ContainerInfo | None:
+        found = self.find(ctx.kernel_id)  # made, but the crash came before it was recorded
+        return ContainerInfo(container_id=found, kernel_id=ctx.kernel_id) if found else None

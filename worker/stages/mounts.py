@@ -1,4 +1,8 @@
-"""The mount stages: IntrinsicMount, VFolderMount, AcceleratorMount and KernelRunnerMount."""
+"""The mount stages: IntrinsicMount, VFolderMount, AcceleratorMount and KernelRunnerMount.
+
+Each provides `mounts`: its resource is a `Mounts`, and the container stage mounts every `Mounts`
+recorded for the kernel (a plugin stage can add mounts the same way).
+"""
 
 from __future__ import annotations
 
@@ -10,17 +14,30 @@ from pydantic import BaseModel
 
 from contract.errors import KernelCreationFailed
 from contract.kernels import VFolderMount
-from worker.stages.base import Provisioner
-from worker.stages.context import MountSpec
+from worker.pipeline.context import KernelContext
+from worker.pipeline.stage import Stage
 from worker.stages.fs import ensure_directory_exists
+from worker.stages.resource import ResourceStage
 
 RUNNER_TARGET = "/opt/kernel/runner"
 IPC_TARGET = "/opt/kernel/ipc"
 MOCK_DEVICE_DIR = "/opt/kernel/devices/mock"
 
 
+class MountSpec(BaseModel):
+    source: str
+    target: str
+    read_only: bool = False
+    type: str = "bind"
+
+
 class Mounts(BaseModel):
     mounts: list[MountSpec] = []
+
+
+def all_mounts(ctx: KernelContext) -> list[MountSpec]:
+    """Every mount the kernel's stages recorded, in the order they finished."""
+    return [m for res in ctx.outputs_of(Mounts) for m in res.mounts]
 
 
 @dataclass(frozen=True)
@@ -28,11 +45,15 @@ class IntrinsicMountSpec:
     scratch_dir: Path
 
 
-class IntrinsicMountProvisioner(Provisioner[IntrinsicMountSpec, Mounts]):
+class IntrinsicMountStage(Stage[IntrinsicMountSpec, Mounts]):
     """/home/config read-only and /home/work read-write, from the scratch directory."""
 
     name = "intrinsic_mount"
     resource_type = Mounts
+    provides = ("mounts",)
+
+    def spec(self, ctx: KernelContext) -> IntrinsicMountSpec:
+        return IntrinsicMountSpec(ctx.scratch_dir)
 
     def setup(self, spec: IntrinsicMountSpec) -> Mounts:
         return Mounts(mounts=[
@@ -46,11 +67,15 @@ class VFolderMountSpec:
     vfolders: list[VFolderMount]
 
 
-class VFolderMountProvisioner(Provisioner[VFolderMountSpec, Mounts]):
+class VFolderMountStage(Stage[VFolderMountSpec, Mounts]):
     """The user's virtual folders: existing host directories bind-mounted at their kernel paths."""
 
     name = "vfolder_mount"
     resource_type = Mounts
+    provides = ("mounts",)
+
+    def spec(self, ctx: KernelContext) -> VFolderMountSpec:
+        return VFolderMountSpec(ctx.kernel_config.mounts)
 
     def setup(self, spec: VFolderMountSpec) -> Mounts:
         mounts = []
@@ -66,11 +91,19 @@ class AcceleratorMountSpec:
     device_files: dict[str, Path]  # device id -> the host file that backs it
 
 
-class AcceleratorMountProvisioner(Provisioner[AcceleratorMountSpec, Mounts]):
+class AcceleratorMountStage(Stage[AcceleratorMountSpec, Mounts]):
     """Allocated mock-accelerator devices, each a host file mounted under /opt/kernel/devices/mock."""
 
     name = "accelerator_mount"
     resource_type = Mounts
+    requires = ("allocation",)
+    provides = ("mounts",)
+
+    def __init__(self, mock_device_files: dict[str, Path]) -> None:
+        self._files = mock_device_files
+
+    def spec(self, ctx: KernelContext) -> AcceleratorMountSpec:
+        return AcceleratorMountSpec({d: self._files[d] for d in ctx.output(ResourceStage).mock_devices})
 
     def setup(self, spec: AcceleratorMountSpec) -> Mounts:
         return Mounts(mounts=[
@@ -80,7 +113,7 @@ class AcceleratorMountProvisioner(Provisioner[AcceleratorMountSpec, Mounts]):
 
 @dataclass(frozen=True)
 class KernelRunnerMountSpec:
-    runner_dir: Path  # this repo's runner/ package
+    runner_dir: Path  # the runner's files on the host
     ipc_dir: Path  # {var}/ipc/{kernel_id}: holds the runner's Unix socket
     uid: int
     gid: int
@@ -90,11 +123,18 @@ class RunnerMounts(Mounts):
     ipc_dir: Path | None = None
 
 
-class KernelRunnerMountProvisioner(Provisioner[KernelRunnerMountSpec, RunnerMounts]):
+class KernelRunnerMountStage(Stage[KernelRunnerMountSpec, RunnerMounts]):
     """The runner read-only at /opt/kernel/runner, and its socket directory at /opt/kernel/ipc."""
 
     name = "kernel_runner_mount"
     resource_type = RunnerMounts
+    provides = ("mounts", "runner_ipc")
+
+    def __init__(self, runner_dir: Path) -> None:
+        self._runner_dir = runner_dir
+
+    def spec(self, ctx: KernelContext) -> KernelRunnerMountSpec:
+        return KernelRunnerMountSpec(self._runner_dir, ctx.ipc_dir, ctx.uid, ctx.gid)
 
     def setup(self, spec: KernelRunnerMountSpec) -> RunnerMounts:
         ensure_directory_exists(spec.ipc_dir, 0o700, spec.uid, spec.gid)
@@ -106,3 +146,6 @@ class KernelRunnerMountProvisioner(Provisioner[KernelRunnerMountSpec, RunnerMoun
     def teardown(self, resource: RunnerMounts) -> None:
         if resource.ipc_dir is not None:
             shutil.rmtree(resource.ipc_dir, ignore_errors=True)
+
+    def leftover(self, ctx: KernelContext) -> RunnerMounts:
+        return RunnerMounts(ipc_dir=ctx.ipc_dir)

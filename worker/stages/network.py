@@ -9,7 +9,8 @@ from docker.errors import NotFound
 from pydantic import BaseModel
 
 from contract.errors import KernelCreationFailed
-from worker.stages.base import Provisioner
+from worker.pipeline.context import KernelContext
+from worker.pipeline.stage import Stage
 
 
 @dataclass(frozen=True)
@@ -23,12 +24,17 @@ class NetworkChoice(BaseModel):
     alias: str | None = None
 
 
-class NetworkProvisioner(Provisioner[NetworkSpec, NetworkChoice]):
+class NetworkStage(Stage[NetworkSpec, NetworkChoice]):
     name = "network"
     resource_type = NetworkChoice
+    provides = ("network",)
 
     def __init__(self, client: docker.DockerClient) -> None:
         self._docker = client
+
+    def spec(self, ctx: KernelContext) -> NetworkSpec:
+        name = ctx.kernel_config.network_id or ctx.cluster_info.network_config.get("network_name")
+        return NetworkSpec(name, ctx.kernel_config.cluster_hostname)
 
     def setup(self, spec: NetworkSpec) -> NetworkChoice:
         if spec.network_name is None:

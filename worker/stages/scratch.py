@@ -8,7 +8,8 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from worker.stages.base import Provisioner
+from worker.pipeline.context import KernelContext
+from worker.pipeline.stage import Stage
 from worker.stages.fs import ensure_directory_exists
 
 
@@ -33,9 +34,13 @@ class ScratchDirs(BaseModel):
         return self.root / "work"
 
 
-class ScratchProvisioner(Provisioner[ScratchSpec, ScratchDirs]):
+class ScratchStage(Stage[ScratchSpec, ScratchDirs]):
     name = "scratch"
     resource_type = ScratchDirs
+    provides = ("scratch",)
+
+    def spec(self, ctx: KernelContext) -> ScratchSpec:
+        return ScratchSpec(ctx.scratch_dir, ctx.uid, ctx.gid)
 
     def setup(self, spec: ScratchSpec) -> ScratchDirs:
         dirs = ScratchDirs(root=spec.root)
@@ -51,3 +56,6 @@ class ScratchProvisioner(Provisioner[ScratchSpec, ScratchDirs]):
     def teardown(self, resource: ScratchDirs) -> None:
         if resource.root is not None:
             shutil.rmtree(resource.root, ignore_errors=True)
+
+    def leftover(self, ctx: KernelContext) -> ScratchDirs:
+        return ScratchDirs(root=ctx.scratch_dir)

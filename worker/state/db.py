@@ -36,6 +36,12 @@ CREATE TABLE IF NOT EXISTS creation_slots (
     kernel_id   TEXT PRIMARY KEY,
     acquired_at REAL NOT NULL
 );
+CREATE TABLE IF NOT EXISTS model_states (
+    kernel_id   TEXT NOT NULL,
+    model_name  TEXT NOT NULL,
+    state       TEXT NOT NULL,
+    PRIMARY KEY (kernel_id, model_name)
+);
 """
 
 

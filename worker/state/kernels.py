@@ -25,6 +25,7 @@ class KernelRecord(ScratchLayout, BaseModel):
     session_id: str
     state: KernelState = KernelState.PREPARING
     container_id: str | None = None
+    runner_pid: int | None = None  # the runner's pid as the agent sees it (its handshake)
     scratch_dir: Path
     ipc_dir: Path
     uid: int
@@ -54,6 +55,21 @@ class KernelRegistry:
         if row is None:
             raise KernelNotFound(kernel_id)
         return KernelRecord.model_validate_json(row[0])
+
+    def get_brief(self, kernel_id: str) -> KernelRecord:
+        """The kernel's record without its saved creation context and info (SQLite drops them, so
+        the hot path parses a few hundred bytes, not the whole context); KernelNotFound if unknown."""
+        row = self._db.read().execute(
+            "SELECT json_remove(record, '$.config', '$.creation_info') FROM kernels WHERE kernel_id = ?",
+            (kernel_id,)).fetchone()
+        if row is None:
+            raise KernelNotFound(kernel_id)
+        return KernelRecord.model_validate_json(row[0])
+
+    def state_of(self, kernel_id: str) -> KernelState | None:
+        """The kernel's state (None when it is not known), without reading its whole record."""
+        row = self._db.read().execute("SELECT state FROM kernels WHERE kernel_id = ?", (kernel_id,)).fetchone()
+        return KernelState(row[0]) if row else None
 
     def find(self, kernel_id: str) -> KernelRecord | None:
         try:

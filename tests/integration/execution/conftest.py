@@ -13,7 +13,7 @@ import pytest
 from agent_client.client import AgentClient
 from tests.integration.conftest import kernel_config
 from worker.config import AgentSettings
-from worker.host import host
+from worker.runtime import host
 from worker.state.kernels import KernelRecord
 
 

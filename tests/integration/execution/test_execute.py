@@ -12,13 +12,17 @@ from agent_client.client import AgentClient
 from contract.execution import ExecuteReq
 from worker import execution
 from worker.config import AgentSettings, load_settings
-from worker.host import Host, host
+from worker.runtime import connect, host
 from worker.state.kernels import KernelRecord
 
 
 def execute(client: AgentClient, k: KernelRecord, mode: str, code: str = "", **kw: Any) -> dict[str, Any]:
     return dict(client.call("execute", session_id=k.session_id, kernel_id=k.kernel_id, mode=mode, code=code,
                             **kw))
+
+
+def no_destroy(kernel_id: str, session_id: str, reason: object) -> None:
+    raise AssertionError(f"kernel {kernel_id} was to be destroyed ({reason})")
 
 
 def text(result: dict[str, Any], kind: str = "stdout") -> str:
@@ -102,13 +106,13 @@ def test_continue_after_agent_restart_returns_the_rest_of_the_run(client: AgentC
     code = "import time\nfor i in range(5):\n    print('line', i, flush=True)\n    time.sleep(0.2)"
     first = execute(client, shared_kernel, "query", code, flush_timeout=0.3)
     assert first["status"] == "continued"
-    fresh = Host(load_settings())  # a restarted agent: new connections, nothing in memory
+    fresh = connect(load_settings())  # a restarted agent: new connections, nothing in memory
     try:
         rest, r = [], first
         while r["status"] == "continued":
             r = execution.execute(fresh, ExecuteReq(session_id=shared_kernel.session_id,
                                                     kernel_id=shared_kernel.kernel_id, mode="continue",
-                                                    run_id=first["runId"], flush_timeout=5))
+                                                    run_id=first["runId"], flush_timeout=5), no_destroy)
             rest.append(text(r))
     finally:
         fresh.close()

@@ -44,7 +44,7 @@ class FilesKernel:
 def files_kernel(worker: Any, redis_url: str, settings: AgentSettings, kernel_image: str,
                  docker_engine: docker.DockerClient) -> Iterator[FilesKernel]:
     """A running kernel for every files test (each works in its own subdirectory), destroyed at the end."""
-    from worker.host import host
+    from worker.runtime import host
 
     client = AgentClient(settings.id, redis_url, default_timeout=60)
     kernel_id, session_id = str(uuid.uuid4()), str(uuid.uuid4())

@@ -102,8 +102,8 @@ def test_a_directory_swapped_for_a_link_mid_operation_never_leads_outside(
     u = f"/home/work/race-{unique}"
     assert fk.sh(f"mkdir -p {u}/x && echo fine > {u}/x/secret.txt")[0] == 0
     before = tree_state(secret_dir)
-    flip = (f"cd {u} && end=$(( $(date +%s) + 3 )); while [ $(date +%s) -lt $end ]; do "
-            f"mv x x.p; ln -s {secret_dir} x; rm x; mv x.p x; done")
+    flip = (f"cd {u} && end=$(( $(date +%s) + 10 )); while [ ! -e stop ] && [ $(date +%s) -lt $end ]; do "
+            f"mv -T x x.p; ln -s {secret_dir} x; rm x; mv -T x.p x; done; touch stopped")
     fk.container.exec_run(["sh", "-c", flip], user="1000:1000", detach=True)
     seen: set[str] = set()
     deadline = time.monotonic() + 2
@@ -119,6 +119,10 @@ def test_a_directory_swapped_for_a_link_mid_operation_never_leads_outside(
                 continue
             seen.add(op)
             assert SECRET not in (result if isinstance(result, bytes) else json.dumps(result).encode())
+    fk.sh(f"touch {u}/stop")
+    stopped = time.monotonic() + 15
+    while fk.sh(f"test -e {u}/stopped")[0] != 0 and time.monotonic() < stopped:
+        time.sleep(0.1)  # the flipper must be done before the work dir is looked at again
     assert tree_state(secret_dir) == before
     assert seen - {"PermissionError", "RuntimeError"}  # the race was run, not refused every time
 

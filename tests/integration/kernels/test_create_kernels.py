@@ -14,7 +14,7 @@ import pytest
 from agent_client.client import AgentClient
 from tests.integration.conftest import EventLog, kernel_config
 from tests.support.host_state import assert_host_clean
-from worker.host import host
+from worker.runtime import host
 
 
 def new_ids(n: int = 1) -> tuple[str, list[str]]:
@@ -76,7 +76,10 @@ def test_one_kernel_is_created_with_its_container_scratch_files_and_events(
         rec = host().registry.get(kernel_id)
         assert rec.state == "running" and rec.container_id == result["container_id"]
         names = [e.name for e in events.since() if e.payload.get("kernel_id") == kernel_id]
-        assert names == ["kernel_preparing", "kernel_creating", "kernel_started"]
+        stages = [e.payload["stage"] for e in events.named("kernel_stage") if e.payload["kernel_id"] == kernel_id]
+        assert [n for n in names if n != "kernel_stage"] == ["kernel_preparing", "kernel_creating", "kernel_started"]
+        assert names.index("kernel_started") > max(i for i, n in enumerate(names) if n == "kernel_stage")
+        assert sorted(stages) == sorted(s.name for s in host().pipeline.stages())  # one per stage
         started = events.named("kernel_started")[-1]
         assert started.payload["creation_info"]["container_id"] == result["container_id"]
     finally:
@@ -115,7 +118,7 @@ def test_a_missing_image_that_cannot_be_pulled_leaves_nothing(
     with pytest.raises(RuntimeError, match=r"pulling 127\.0\.0\.1:9/nowhere/nothing:1 failed"):
         create(client, session_id, [kernel_id], [config])
     assert_host_clean(kernel_id, docker_client)
-    names = [e.name for e in events.since() if e.payload.get("kernel_id") == kernel_id]
+    names = [e.name for e in events.since() if e.payload.get("kernel_id") == kernel_id and e.name != "kernel_stage"]
     assert names[:2] == ["kernel_preparing", "kernel_pulling"] and names[-1] == "kernel_terminated"
     assert events.named("kernel_terminated")[-1].payload["reason"] == "failed-to-create"
     assert [e.name for e in events.named("image_pull_started", "image_pull_failed")] == [
@@ -180,12 +183,12 @@ def test_an_image_without_python_fails_to_start_at_once_and_leaves_nothing(
 def test_a_stage_failing_half_way_tears_down_what_was_set_up(
         client: AgentClient, kernel_image: str, docker_client: docker.DockerClient, events: EventLog,
         monkeypatch: pytest.MonkeyPatch) -> None:
-    from worker.stages.config_files import DotfilesProvisioner
+    from worker.stages.config_files import DotfilesStage
 
     def broken(self: object, spec: object) -> None:
         raise OSError("disk on fire (injected)")
 
-    monkeypatch.setattr(DotfilesProvisioner, "setup", broken)
+    monkeypatch.setattr(DotfilesStage, "setup", broken)
     session_id, (kernel_id,) = new_ids()
     with pytest.raises(RuntimeError, match="disk on fire"):
         create(client, session_id, [kernel_id], [kernel_config(kernel_image)])
@@ -239,13 +242,13 @@ def test_a_malformed_kernel_id_is_refused(client: AgentClient, kernel_image: str
 def test_a_kernel_destroyed_while_being_created_is_not_brought_back(
         client: AgentClient, kernel_image: str, docker_client: docker.DockerClient, events: EventLog,
         monkeypatch: pytest.MonkeyPatch) -> None:
-    from worker.stages.config_files import DotfilesProvisioner, WrittenFiles
+    from worker.stages.config_files import DotfilesStage, WrittenFiles
 
     def destroyed_meanwhile(self: object, spec: object) -> WrittenFiles:
         host().registry.remove(kernel_id)  # what a destroy winning the race leaves
         return WrittenFiles()
 
-    monkeypatch.setattr(DotfilesProvisioner, "setup", destroyed_meanwhile)
+    monkeypatch.setattr(DotfilesStage, "setup", destroyed_meanwhile)
     session_id, (kernel_id,) = new_ids()
     with pytest.raises(RuntimeError, match="destroyed while it was being created"):
         create(client, session_id, [kernel_id], [kernel_config(kernel_image)])

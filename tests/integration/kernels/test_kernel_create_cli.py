@@ -10,7 +10,7 @@ import pytest
 from agent_client.cli import main as cli
 from agent_client.client import AgentClient
 from worker.config import AgentSettings
-from worker.host import host
+from worker.runtime import host
 
 
 def test_agentctl_kernel_create_prints_progress_and_the_created_kernels(

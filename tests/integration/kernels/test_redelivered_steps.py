@@ -9,31 +9,31 @@ import docker
 from contract.kernels import CreateKernelsReq, LifecycleReason
 from tests.integration.conftest import kernel_config
 from tests.integration.kernels.test_create_kernels import assert_host_clean
-from worker.host import host
 from worker.kernels import create
 from worker.kernels.destroy import destroy
+from worker.runtime import host
 from worker.state.kernels import KernelState
 
 
 def test_provision_and_start_delivered_twice_make_one_kernel(
         worker: object, kernel_image: str, docker_client: docker.DockerClient) -> None:
-    svc = host().kernels
+    h = host()
     kernel_id, session_id = str(uuid.uuid4()), str(uuid.uuid4())
     req = CreateKernelsReq(raw_session_id=session_id, raw_kernel_ids=[kernel_id],
                            raw_configs=[kernel_config(kernel_image)])
-    [entry] = create.plan(svc, req, result_id=None)
+    [entry] = create.plan(h, req, result_id=None)
     try:
-        first = create.provision(svc, entry.ctx)
-        again = create.provision(svc, entry.ctx)  # the same message, delivered again
+        first = create.provision(h, entry.ctx)
+        again = create.provision(h, entry.ctx)  # the same message, delivered again
         assert again.resources["resource"] == first.resources["resource"]
-        assert again.service_ports == first.service_ports
-        started = create.start(svc, again)
-        restarted = create.start(svc, entry.ctx)  # a stale copy of the step's input
+        assert again.resources["service_ports"] == first.resources["service_ports"]
+        started = create.start(h, again)
+        restarted = create.start(h, entry.ctx)  # a stale copy of the step's input
         assert restarted.container_id == started.container_id
         containers = docker_client.containers.list(all=True, filters={"label": f"ai.backend.kernel-id={kernel_id}"})
         assert [c.id for c in containers] == [started.container_id]
-        assert svc.registry.get(kernel_id).state == KernelState.RUNNING
-        assert svc.allocator.of(kernel_id) is not None
+        assert h.registry.get(kernel_id).state == KernelState.RUNNING
+        assert h.allocator.of(kernel_id) is not None
     finally:
-        destroy(svc, kernel_id, session_id, LifecycleReason.USER_REQUESTED, suppress_events=True)
+        destroy(h, kernel_id, session_id, LifecycleReason.USER_REQUESTED, suppress_events=True)
     assert_host_clean(kernel_id, docker_client)

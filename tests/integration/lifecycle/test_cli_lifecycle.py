@@ -13,7 +13,7 @@ from agent_client.cli.main import main
 from tests.support.host_state import assert_host_clean
 from tests.support.lifecycle import terminated_events
 from worker.config import AgentSettings
-from worker.host import host
+from worker.runtime import host
 
 
 def agentctl(settings: AgentSettings, redis_url: str, *args: str) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -14,14 +15,14 @@ from agent_client.client import AgentClient
 from tests.integration.conftest import kernel_config
 from tests.support.host_state import assert_host_clean
 from tests.support.lifecycle import create_many, terminated_events
-from worker.host import host
 from worker.kernels.locks import held_count
+from worker.runtime import host
 
 
 def test_destroy_stops_the_container_and_releases_everything_with_one_event(
         client: AgentClient, kernel: Any, docker_client: docker.DockerClient, events: Any) -> None:
-    svc = host().kernels
-    assert svc.allocator.of(kernel.kernel_id) is not None and kernel.kernel_id in svc.ports.kernels()
+    h = host()
+    assert h.allocator.of(kernel.kernel_id) is not None and kernel.kernel_id in h.ports.kernels()
     started = time.monotonic()
     client.call("destroy_kernel", kernel_id=kernel.kernel_id, session_id=kernel.session_id,
                 reason="idle-timeout")
@@ -72,7 +73,8 @@ def test_destroy_refuses_bad_input_with_a_value_error(client: AgentClient, args:
 def test_fifty_kernels_destroyed_at_once_leave_the_host_clean(
         client: AgentClient, kernel_image: str, docker_client: docker.DockerClient, events: Any,
         monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("worker.resources.allocator.CPU_OVERCOMMIT", 40)  # 50 one-core kernels on 2 cores
+    capacity = host().allocator.capacity  # 50 one-core kernels on 2 cores
+    monkeypatch.setattr(host().allocator, "capacity", dataclasses.replace(capacity, cpu_overcommit=40))
     session_id, kernel_ids = create_many(client, kernel_image, 50)
     results = [client.send("destroy_kernel", kernel_id=k, session_id=session_id) for k in kernel_ids]
     with ThreadPoolExecutor(8) as pool:

@@ -12,8 +12,8 @@ from agent_client.client import AgentClient
 from tests.support.host_state import assert_host_clean
 from tests.support.lifecycle import terminated_events, wait_terminated
 from worker.config import AgentSettings
-from worker.host import host
 from worker.kernels.watcher import DockerEventWatcher
+from worker.runtime import host
 
 
 def test_docker_kill_from_outside_gives_self_terminated_within_two_seconds(
@@ -59,7 +59,7 @@ def test_a_destroyed_kernel_gets_no_self_terminated_from_its_container_dying(
 
 
 def test_the_watcher_reopens_a_broken_stream_and_stop_unblocks_it(worker: Any, settings: AgentSettings) -> None:
-    watcher = DockerEventWatcher(settings.id, lambda: host().kernels)
+    watcher = DockerEventWatcher(settings.id, lambda: host())
     watcher.start()
     try:
         assert watcher.connected.wait(5)

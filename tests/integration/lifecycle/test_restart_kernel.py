@@ -14,8 +14,8 @@ import worker.kernels.restart as restart_module
 from agent_client.client import AgentClient
 from tests.support.host_state import assert_host_clean
 from tests.support.lifecycle import terminated_events
-from worker.host import host
 from worker.kernels.locks import held_count
+from worker.runtime import host
 
 IMAGE_REF = {"name": "kernel-python", "tag": "latest", "is_local": True}
 
@@ -32,19 +32,19 @@ def run(client: AgentClient, k: Any, code: str) -> str:
 
 def test_restart_gives_a_new_container_keeping_allocation_ports_and_work_files(
         client: AgentClient, kernel: Any, docker_client: docker.DockerClient, events: Any) -> None:
-    svc = host().kernels
-    before = svc.registry.get(kernel.kernel_id)
-    allocation = svc.allocator.of(kernel.kernel_id)
+    h = host()
+    before = h.registry.get(kernel.kernel_id)
+    allocation = h.allocator.of(kernel.kernel_id)
     run(client, kernel, "open('/home/work/kept.txt', 'w').write('still here')")
     info = restart(client, kernel)
     assert info["id"] == kernel.kernel_id and info["container_id"] != before.container_id
     assert info["service_ports"] == before.creation_info["service_ports"]
     assert info["resource_spec"] == before.creation_info["resource_spec"]
-    assert svc.allocator.of(kernel.kernel_id) == allocation
+    assert h.allocator.of(kernel.kernel_id) == allocation
     with pytest.raises(docker.errors.NotFound):
         docker_client.containers.get(before.container_id)
     assert docker_client.containers.get(info["container_id"]).status == "running"
-    after = svc.registry.get(kernel.kernel_id)
+    after = h.registry.get(kernel.kernel_id)
     assert after.state == "running" and after.container_id == info["container_id"]
     assert run(client, kernel, "print(open('/home/work/kept.txt').read())") == "still here\n"
     assert terminated_events(events, kernel.kernel_id) == []  # a restart is not a termination
@@ -57,9 +57,9 @@ def test_a_destroy_over_the_restart_timeout_cleans_the_kernel_and_raises_timeout
         monkeypatch: pytest.MonkeyPatch) -> None:
     real_kill = restart_module.kill_container
 
-    def hanging_kill(svc: Any, container_id: str | None) -> int:  # fault injection: Docker hangs
+    def hanging_kill(h: Any, container_id: str | None) -> int:  # fault injection: Docker hangs
         time.sleep(3)
-        return real_kill(svc, container_id)
+        return real_kill(h, container_id)
 
     monkeypatch.setattr(restart_module, "kill_container", hanging_kill)
     monkeypatch.setattr(host().settings, "restart_timeout", 0.5)
@@ -88,16 +88,16 @@ def test_restart_refuses_unknown_kernels_other_images_and_bad_config(
 
 def test_twenty_restarts_in_a_row_leak_nothing(client: AgentClient, kernel: Any,
                                                docker_client: docker.DockerClient) -> None:
-    svc = host().kernels
+    h = host()
     label = {"label": f"ai.backend.kernel-id={kernel.kernel_id}"}
-    allocation, ports = svc.allocator.of(kernel.kernel_id), svc.ports.kernels()
+    allocation, ports = h.allocator.of(kernel.kernel_id), h.ports.kernels()
     restart(client, kernel)  # warm up pools and caches before counting file descriptors
     fds = len(os.listdir("/proc/self/fd"))
     for _ in range(20):
         restart(client, kernel)
     assert len(docker_client.containers.list(all=True, filters=label)) == 1
-    assert svc.allocator.of(kernel.kernel_id) == allocation and svc.ports.kernels() == ports
-    assert svc.slots.held() == 0 and held_count() == 0
+    assert h.allocator.of(kernel.kernel_id) == allocation and h.ports.kernels() == ports
+    assert h.slots.held() == 0 and held_count() == 0
     assert len(os.listdir("/proc/self/fd")) <= fds + 5
     assert run(client, kernel, "print(6 * 7)") == "42\n"
 

@@ -12,7 +12,7 @@ import pytest
 from agent_client.client import AgentClient
 from tests.support.host_state import assert_host_clean
 from tests.support.lifecycle import terminated_events
-from worker.host import host
+from worker.runtime import host
 from worker.state.kernels import KernelRecord, KernelState
 
 

@@ -9,7 +9,7 @@ import pytest
 from agent_client.client import AgentClient
 from contract.config_file import config_path
 from worker.config import AgentSettings
-from worker.host import host
+from worker.runtime import host
 
 
 def test_ping_echoes_the_message(client: AgentClient) -> None:

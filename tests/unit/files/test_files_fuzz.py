@@ -48,7 +48,7 @@ def test_fuzzed_paths_never_touch_anything_outside_the_work_dir(path: str, data:
         for op in (lambda: accept_file(sb.work, Owner(4321, 4321), path, data, 1 << 20),
                    lambda: download_file(sb.work, path, 1 << 20),
                    lambda: download_single(sb.work, path, 1 << 20),
-                   lambda: list_files(sb.work, path)):
+                   lambda: list_files(sb.work, path, 1000)):
             try:
                 result = op()
             except SPEC_ERRORS:
