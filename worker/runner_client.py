@@ -100,6 +100,11 @@ class RunnerConnections:
             for sock, _ in conns:
                 sock.close()
 
+    def idle_to(self, path: Path | str) -> int:
+        """How many idle connections to this socket are kept."""
+        with self._lock:
+            return len(self._idle.get(str(path), []))
+
     def open_count(self) -> int:
         with self._lock:
             return sum(len(c) for c in self._idle.values())

@@ -14,7 +14,7 @@ def test_describe_pipeline_lists_every_stage_of_the_running_agent_in_run_order(c
     graph = client.call("describe_pipeline")
     names = [s["name"] for s in graph["stages"]]
     assert names == [s.name for s in host().pipeline.stages()]
-    assert names[0] == "image" and names[-2:] == ["container_creation", "container_verification"]
+    assert names[0] == "image" and names[-3:] == ["container_creation", "container_verification", "model_service"]
     by_name = {s["name"]: s for s in graph["stages"]}
     assert by_name["environ"]["after"] == ["resource"] and by_name["environ"]["requires"] == ["allocation"]
     assert by_name["container_creation"]["step"] == "start"
