@@ -19,6 +19,10 @@ result_extended = True  # name/args/kwargs/queue kept with the result, so a fail
 result_expires = 24 * 3600
 task_track_started = True
 
+# The work is I/O-bound (Docker and Unix sockets): threads, even for a plain `celery worker`
+# (its concurrency is AgentSettings.concurrency, set in worker/app.py).
+worker_pool = "threads"
+
 # Flower: task events on (the CLI's -E is not needed).
 worker_send_task_events = True
 task_send_sent_event = True

@@ -8,7 +8,8 @@ here=$(cd "$(dirname "$0")" && pwd)
 name=${1:-kernel-python}
 suite=${KERNEL_IMAGE_SUITE:-bookworm}
 packages=${KERNEL_IMAGE_PACKAGES:-python3,procps}
-recipe_hash=$( (cat "$0"; echo "$suite $packages") | sha256sum | cut -c1-12)
+. "$here/debian-rootfs.sh"
+recipe_hash=$( (cat "$0" "$here/debian-rootfs.sh"; echo "$suite $packages") | sha256sum | cut -c1-12)
 tag="$name:$recipe_hash"
 
 if docker image inspect "$tag" >/dev/null 2>&1; then
@@ -16,21 +17,9 @@ if docker image inspect "$tag" >/dev/null 2>&1; then
   echo "$tag (cached)"; exit 0
 fi
 
-mirror=${KERNEL_IMAGE_MIRROR:-}
-if [ -z "$mirror" ]; then
-  # Take the mirror from the machine's apt configuration (deb822 first, then one-line format).
-  mirror=$(grep -hE '^URIs:' /etc/apt/sources.list.d/*.sources 2>/dev/null | grep -v security | head -n1 | awk '{print $2}')
-  [ -n "$mirror" ] || mirror=$(grep -hE '^deb ' /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null \
-                               | grep -v security | grep -E '/debian/?( |$)' | head -n1 | awk '{print $2}')
-fi
-[ -n "$mirror" ] || { echo "no Debian mirror found in /etc/apt; set KERNEL_IMAGE_MIRROR" >&2; exit 1; }
-command -v debootstrap >/dev/null || { echo "debootstrap is missing: apt-get install debootstrap" >&2; exit 1; }
-
 rootfs=$(mktemp -d /tmp/kernel-rootfs.XXXXXX)
 trap 'rm -rf "$rootfs"' EXIT
-debootstrap --variant=minbase --include="$packages" "$suite" "$rootfs" "$mirror" >/tmp/debootstrap.log 2>&1 \
-  || { tail -n 30 /tmp/debootstrap.log >&2; exit 1; }
-rm -rf "$rootfs"/var/cache/apt/archives/*.deb "$rootfs"/var/lib/apt/lists/*
+debootstrap_rootfs "$rootfs" "$suite" "$packages"
 # A home for the kernel user; the agent mounts /home/work and /home/config over it.
 mkdir -p "$rootfs/home/work" "$rootfs/home/config" "$rootfs/opt/kernel"
 chmod 1777 "$rootfs/home/work"

@@ -4,6 +4,9 @@
 # Debian packages the agent and its tests use (redis-tools comes with redis-server; e2fsprogs and
 # mount make and loop-mount `hostfile` scratches).
 AGENT_APT_PACKAGES=(redis-server debootstrap docker-registry apache2-utils e2fsprogs mount)
+# What the tests add: the compose tool (the cluster test), a browser and its driver (Flower's pages),
+# systemd-analyze (the unit file).
+AGENT_TEST_APT_PACKAGES=(docker-compose chromium chromium-driver systemd)
 AGENT_PYTHON=${AGENT_PYTHON:-python3}
 
 die() { echo "error: $*" >&2; exit 1; }
@@ -17,9 +20,10 @@ missing_apt_packages() {
 }
 
 # Install the Debian packages that are missing (as root), or print the command and fail.
+#   ensure_apt_packages [MORE_PACKAGES...]      (AGENT_APT_PACKAGES and these)
 ensure_apt_packages() {
   local missing
-  mapfile -t missing < <(missing_apt_packages "${AGENT_APT_PACKAGES[@]}")
+  mapfile -t missing < <(missing_apt_packages "${AGENT_APT_PACKAGES[@]}" "$@")
   [ "${#missing[@]}" -eq 0 ] && return 0
   local cmd="apt-get install -y --no-install-recommends ${missing[*]}"
   if [ "$(id -u)" -ne 0 ]; then

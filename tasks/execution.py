@@ -20,9 +20,11 @@ from worker import batch_execution, execution, service_apps
 from worker.runtime import host
 
 
-# The hot path: no STARTED state write, no Celery task events (execution_started/finished say the
-# same), and at most once (a redelivered query would run the user's code twice); docs/execution.md.
-@agent_task(ops.EXECUTE, long=True, track_started=False, send_events=False, acks_late=False)
+# The hot path: no STARTED state write, of Celery's task events only the final one (so Flower shows
+# how each call ended; execution_started/finished say the rest), and at most once (a redelivered
+# query would run the user's code twice); docs/execution.md.
+@agent_task(ops.EXECUTE, long=True, track_started=False, send_events=False, acks_late=False,
+            Request="tasks.final_events:FinalEventRequest")
 def execute(req: ExecuteReq) -> dict[str, Any]:
     """Start, continue or feed input to a run; returns the output gathered within flush_timeout."""
     key = output_key(execute.request.id) if req.stream else None

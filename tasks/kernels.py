@@ -32,9 +32,11 @@ def create_kernels(task: Task, req: CreateKernelsReq) -> None:
     entries = create.plan(h, req, result_id=task.request.id)
     create.announce(h, entries)
     queue = h.settings.queue  # on every step: a chain's queue option routes only its first step
+    # The last step carries the caller's task id; shadowed, it shows as this creation in Flower and
+    # `celery events` (with the provision step beside it, its parent the creation's id).
     steps = chain(
         provision_step.si(to_json(entries)).set(queue=queue),
-        start_step.s().set(queue=queue),
+        start_step.s().set(queue=queue, shadow=ops.CREATE_KERNELS.name),
     )
     raise task.replace(steps)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from celery import Celery, Task
+from celery.signals import worker_init
 from celery.worker.request import Request
 
 from contract.redaction import SECRET_KEYS, redacted, redacted_repr
@@ -56,6 +57,20 @@ app.config_from_object("celeryconfig")
 app.conf.task_default_queue = _settings.queue
 app.conf.task_default_exchange = _settings.queue
 app.conf.task_default_routing_key = _settings.queue
+app.conf.worker_concurrency = _settings.concurrency
+
+
+@worker_init.connect(weak=False)  # type: ignore[untyped-decorator]  # celery has no type hints
+def _as_the_agents_worker(sender: Any, **kwargs: Any) -> None:
+    """Plain `celery -A worker.app worker -n agent@ID -Q agent.ID` runs the agent's worker: the pool
+    (celeryconfig) and concurrency above, and no gossip or mingle (each host works alone; Celery has
+    no setting for them, only --without-* options, which land in these options before the consumer
+    is built). Nor does the worker send `task-sent` for what it enqueues itself (a creation's
+    steps): its `task-received` follows at once, and a late `task-sent` would rename the creation's
+    last step in Flower."""
+    if sender.app is app:
+        sender.options.update(without_gossip=True, without_mingle=True)
+        app.conf.task_send_sent_event = False
 
 from worker.bootsteps import STEPS  # noqa: E402  (the steps use the app's modules)
 

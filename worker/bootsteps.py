@@ -176,6 +176,7 @@ def agent_info(h: Host) -> dict[str, Any]:
         "scaling_group": s.scaling_group,
         "queue": s.queue,
         "architecture": platform.machine(),
+        "kernels": len(h.registry.ids()),
     }
 
 

@@ -6,6 +6,8 @@ import argparse
 import getpass
 import json
 import sys
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from agent_client.client import AgentClient
@@ -14,7 +16,17 @@ NIL_SESSION = "00000000-0000-0000-0000-000000000000"
 STEP_STATUSES = ("continued", "clean-finished", "build-finished")
 
 
-def _show(console: list[list[Any]]) -> None:
+Console = list[list[Any]]
+
+
+@dataclass(frozen=True)
+class RunEnd:
+    run_id: str | None
+    status: str
+    exit_code: int
+
+
+def show_console(console: Console) -> None:
     for kind, data in console:
         out = sys.stderr if kind == "stderr" else sys.stdout
         out.write(data if isinstance(data, str) else json.dumps([kind, data]) + "\n")
@@ -22,11 +34,12 @@ def _show(console: list[list[Any]]) -> None:
 
 
 def stream_run(c: AgentClient, kernel_id: str, session_id: str, mode: str, code: str,
-               opts: dict[str, Any], flush_timeout: float) -> int:
-    """Start a run and loop `continue` until it ends, answering input() from our stdin.
+               opts: dict[str, Any], flush_timeout: float, show: Callable[[Console], None]) -> RunEnd:
+    """Start a run and loop `continue` until it ends, passing its output to `show` as it comes and
+    answering input() from our stdin.
 
     The first ^C interrupts the kernel's code (the run goes on to its end); a second one cancels
-    the run. Returns the run's exit code.
+    the run.
     """
     run_id: str | None = None
     interrupted = False
@@ -37,26 +50,24 @@ def stream_run(c: AgentClient, kernel_id: str, session_id: str, mode: str, code:
         except KeyboardInterrupt:
             if interrupted or run_id is None:
                 c.call("cancel_run", kernel_id=kernel_id)
-                return 130
+                return RunEnd(run_id, "cancelled", 130)
             interrupted = True
             c.call("interrupt_kernel", kernel_id=kernel_id)
             mode, code = "continue", ""
             continue
         run_id = r["runId"]
-        _show(r["console"])
+        show(r["console"])
         status = r["status"]
         if status in STEP_STATUSES:
             if status != "continued":
-                print(f"[{status}: exit code {r['exitCode']}]", file=sys.stderr)
+                show([["stderr", f"[{status}: exit code {r['exitCode']}]\n"]])
             mode, code = "continue", ""
         elif status == "waiting-input":
             options = r.get("options") or {}
             code = getpass.getpass("") if options.get("is_password") else sys.stdin.readline().rstrip("\n")
             mode = "input"
         else:
-            if status != "finished":
-                print(f"[{status}]", file=sys.stderr)
-            return int(r["exitCode"]) if r["exitCode"] is not None else 1
+            return RunEnd(run_id, status, int(r["exitCode"]) if r["exitCode"] is not None else 1)
 
 
 def kernel_session(c: AgentClient, kernel_id: str) -> str:
@@ -70,19 +81,26 @@ def cmd_exec(c: AgentClient, a: argparse.Namespace) -> None:
     if a.mode == "batch":
         opts = {"clean": a.clean or "", "build": a.build or "", "exec": code}
     session = a.session or kernel_session(c, a.kernel_id)
-    exit_code = stream_run(c, a.kernel_id, session, a.mode, code, opts, a.flush_timeout)
-    if exit_code:
-        raise SystemExit(exit_code)
+    collected: Console = []
+    end = stream_run(c, a.kernel_id, session, a.mode, code, opts, a.flush_timeout,
+                     collected.extend if a.out.json else show_console)
+    if a.out.json:
+        a.out.result({"kernel_id": a.kernel_id, "run_id": end.run_id, "status": end.status,
+                      "exit_code": end.exit_code, "console": collected})
+    elif end.status not in ("finished", "cancelled"):
+        print(f"[{end.status}]", file=sys.stderr)
+    if end.exit_code:
+        raise SystemExit(end.exit_code)
 
 
 def cmd_logs(c: AgentClient, a: argparse.Namespace) -> None:
-    sys.stdout.write(c.call("get_logs", kernel_id=a.kernel_id)["logs"])
+    logs = c.call("get_logs", kernel_id=a.kernel_id)["logs"]
+    a.out.result({"kernel_id": a.kernel_id, "logs": logs}, logs.rstrip("\n"))
 
 
 def cmd_complete(c: AgentClient, a: argparse.Namespace) -> None:
     reply = c.call("get_completions", kernel_id=a.kernel_id, text=a.text, opts={})
-    for s in reply["suggestions"]:
-        print(s)
+    a.out.result(reply["suggestions"], "\n".join(reply["suggestions"]))
 
 
 def add_execution_commands(kernel_sub: Any) -> None:

@@ -18,18 +18,21 @@ def cmd_upload(c: AgentClient, a: argparse.Namespace) -> None:
     data = Path(a.local).read_bytes()
     dest = a.dest or posixpath.join("/home/work", Path(a.local).name)
     c.call("accept_file", kernel_id=a.kernel_id, filename=dest, filedata=data)
-    print(f"uploaded {len(data)} bytes to {dest}")
+    a.out.result({"kernel_id": a.kernel_id, "path": dest, "bytes": len(data)}, f"uploaded {len(data)} bytes to {dest}")
 
 
 def cmd_download(c: AgentClient, a: argparse.Namespace) -> None:
+    out = a.output or posixpath.basename(posixpath.normpath(a.path)) + (".tar" if a.tar else "")
+    if out == "-" and a.out.json:
+        raise ValueError("--json writes the answer to stdout: give the file with -o FILE")
     op = "download_file" if a.tar else "download_single"
     data: bytes = c.call(op, kernel_id=a.kernel_id, filepath=a.path)
-    out = a.output or posixpath.basename(posixpath.normpath(a.path)) + (".tar" if a.tar else "")
     if out == "-":
         sys.stdout.buffer.write(data)
         return
     Path(out).write_bytes(data)
-    print(f"downloaded {len(data)} bytes to {out}", file=sys.stderr)
+    a.out.result({"kernel_id": a.kernel_id, "path": a.path, "file": out, "bytes": len(data)},
+                 f"downloaded {len(data)} bytes to {out}")
 
 
 def format_entry(e: dict[str, Any]) -> str:
@@ -41,11 +44,8 @@ def cmd_ls(c: AgentClient, a: argparse.Namespace) -> None:
     resp = c.call("list_files", kernel_id=a.kernel_id, path=a.path)
     if resp["errors"]:
         raise FileOperationFailed(resp["errors"])
-    if a.json:
-        print(json.dumps(json.loads(resp["files"]), indent=2))
-        return
-    for e in json.loads(resp["files"]):
-        print(format_entry(e))
+    entries = json.loads(resp["files"])
+    a.out.result(entries, "\n".join(format_entry(e) for e in entries))
 
 
 def add_file_commands(kernel_sub: Any) -> None:
@@ -66,5 +66,4 @@ def add_file_commands(kernel_sub: Any) -> None:
     ls = kernel_sub.add_parser("ls", help="list a directory of the kernel")
     ls.add_argument("kernel_id")
     ls.add_argument("path", nargs="?", default="/home/work")
-    ls.add_argument("--json", action="store_true", help="the entries as JSON")
     ls.set_defaults(handler=cmd_ls)

@@ -1,4 +1,5 @@
-"""`agentctl image ...`: pull (with a progress bar), push, purge, commit, commit-status.
+"""`agentctl image ...`: pull (with a progress bar), push and commit (with the time they take), purge,
+commit-status.
 
 Registry passwords come from an environment variable (`--password-env`), never the command line.
 """
@@ -6,15 +7,14 @@ Registry passwords come from an environment variable (`--password-env`), never t
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import sys
 import time
 from typing import Any
 
 import redis
 from celery.result import AsyncResult
 
+from agent_client.cli.waiting import wait_with_progress
 from agent_client.client import AgentClient
 from agent_client.events import StreamCursor
 from agent_client.images import check_and_pull, pull_events, push_image
@@ -48,16 +48,18 @@ def cmd_pull(c: AgentClient, a: argparse.Namespace) -> None:
         config["digest"] = a.digest
     cursor = StreamCursor(redis.Redis.from_url(a.redis_url), a.events_stream)
     task_id = check_and_pull(c, {a.image: config}, timeout=a.timeout)[a.image]
-    shown = False
+    shown, outcome = False, {"image": a.image, "pulled": False, "msg": None}
     for event in pull_events(cursor, c.agent_id, a.image, time.monotonic() + a.timeout):
         if event.name == "image_pull_progress":
-            print("\r" + render_progress(event.payload), end="", file=sys.stderr, flush=True)
+            a.out.progress("\r" + render_progress(event.payload), end="")
             shown = True
-        elif event.name == "image_pull_finished":
-            print(("\n" if shown else "") + f"{a.image}: {event.payload.get('msg') or 'pulled'}")
-        elif event.name == "image_pull_failed":
-            print(("\n" if shown else "") + f"{a.image}: failed: {event.payload['msg']}", file=sys.stderr)
+        elif event.name in ("image_pull_finished", "image_pull_failed"):
+            if shown:
+                a.out.progress("")
+            outcome = {"image": a.image, "pulled": event.name == "image_pull_finished",
+                       "msg": event.payload.get("msg")}
     AsyncResult(task_id, app=c.app).get(timeout=a.timeout)
+    a.out.result(outcome, f"{a.image}: {outcome['msg'] or 'pulled'}")
 
 
 def cmd_push(c: AgentClient, a: argparse.Namespace) -> None:
@@ -68,28 +70,27 @@ def cmd_push(c: AgentClient, a: argparse.Namespace) -> None:
     image_ref = {"name": name, "project": project or None, "tag": ref.tag or "latest", "registry": registry,
                  "is_local": ref.registry is None}
     conf = _registry(a, ref.registry) or {"name": registry, "url": a.registry_url or f"http://{registry}"}
-    push_image(c, image_ref, conf, a.push_timeout).get(timeout=a.timeout)
-    print(f"pushed {a.image}")
+    wait_with_progress(push_image(c, image_ref, conf, a.push_timeout), a.out, f"pushing {a.image}", a.timeout)
+    a.out.result({"image": a.image, "pushed": True}, f"pushed {a.image}")
 
 
 def cmd_purge(c: AgentClient, a: argparse.Namespace) -> None:
     req = {"image_canonicals": a.images, "force": a.force, "noprune": a.noprune}
-    _print_json(c.call("purge_images", request=req))
+    a.out.result(c.call("purge_images", request=req))
 
 
 def cmd_commit(c: AgentClient, a: argparse.Namespace) -> None:
     labels = dict(item.split("=", 1) for item in a.label)
-    c.call("commit", kernel_id=a.kernel_id, subdir=a.subdir, canonical=a.canonical, filename=a.filename,
-           extra_labels=labels)
-    print(f"committed kernel {a.kernel_id}")
+    result = c.send("commit", kernel_id=a.kernel_id, subdir=a.subdir, canonical=a.canonical, filename=a.filename,
+                    extra_labels=labels)
+    wait_with_progress(result, a.out, f"committing kernel {a.kernel_id}", a.timeout)
+    a.out.result({"kernel_id": a.kernel_id, "committed": True, "canonical": a.canonical, "filename": a.filename},
+                 f"committed kernel {a.kernel_id}")
 
 
 def cmd_commit_status(c: AgentClient, a: argparse.Namespace) -> None:
-    print(c.call("get_commit_status", kernel_id=a.kernel_id, subdir=a.subdir))
-
-
-def _print_json(value: Any) -> None:
-    print(json.dumps(value, indent=2, sort_keys=True))
+    status = c.call("get_commit_status", kernel_id=a.kernel_id, subdir=a.subdir)
+    a.out.result({"kernel_id": a.kernel_id, "status": status}, str(status))
 
 
 def _add_registry_args(p: argparse.ArgumentParser) -> None:

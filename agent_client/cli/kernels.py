@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import time
 import uuid
 from pathlib import Path
@@ -78,10 +77,10 @@ def cmd_create(c: AgentClient, a: argparse.Namespace) -> None:
             ours = event.payload.get("kernel_id") in mine or event.payload.get("image") == a.image
             line = describe(event) if ours else None
             if line:
-                print(line, end="", file=sys.stderr, flush=True)
-    print(file=sys.stderr)
+                a.out.progress(line, end="")
+    a.out.progress("")
     created = result.get(timeout=max(deadline - time.monotonic(), 1))
-    print(json.dumps({"session_id": session_id, "kernels": created}, indent=2))
+    a.out.result({"session_id": session_id, "kernels": created})
 
 
 def add_kernel_create_command(kernel_sub: Any) -> None:

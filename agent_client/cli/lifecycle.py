@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import time
 from typing import Any
 
@@ -27,23 +26,23 @@ def image_ref(canonical: str) -> dict[str, Any]:
     return {"name": name, "tag": tag, "is_local": True}
 
 
+def kernel_line(k: dict[str, Any]) -> str:
+    since = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(k["created_at"]))
+    models = " ".join(f"{m['model_name']}:{'healthy' if m['healthy'] else 'unhealthy'}" for m in k.get("models", []))
+    return (f"{k['kernel_id']}  {k['state']:<11} {(k['container_id'] or '-')[:12]:<12}  {since}  {k['image']}"
+            + (f"  {models}" if models else ""))
+
+
 def cmd_list(c: AgentClient, a: argparse.Namespace) -> None:
     found = kernels(c)
-    if a.json:
-        print(json.dumps(found, indent=2, sort_keys=True))
-        return
-    for k in found:
-        since = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(k["created_at"]))
-        models = " ".join(f"{m['model_name']}:{'healthy' if m['healthy'] else 'unhealthy'}"
-                          for m in k.get("models", []))
-        print(f"{k['kernel_id']}  {k['state']:<11} {(k['container_id'] or '-')[:12]:<12}  {since}  {k['image']}"
-              + (f"  {models}" if models else ""))
+    a.out.result(found, "\n".join(kernel_line(k) for k in found))
 
 
 def cmd_destroy(c: AgentClient, a: argparse.Namespace) -> None:
     session = a.session or (find(c, a.kernel_id) or {}).get("session_id", NIL_SESSION)
     c.call("destroy_kernel", kernel_id=a.kernel_id, session_id=session, reason=a.reason)
-    print(f"kernel {a.kernel_id} destroyed ({a.reason})")
+    a.out.result({"kernel_id": a.kernel_id, "destroyed": True, "reason": a.reason},
+                 f"kernel {a.kernel_id} destroyed ({a.reason})")
 
 
 def cmd_restart(c: AgentClient, a: argparse.Namespace) -> None:
@@ -52,13 +51,12 @@ def cmd_restart(c: AgentClient, a: argparse.Namespace) -> None:
         raise KernelNotFound(a.kernel_id)
     info = c.call("restart_kernel", kernel_id=a.kernel_id, session_id=k["session_id"],
                   kernel_image=image_ref(k["image"]))
-    print(json.dumps(info, indent=2, sort_keys=True))
+    a.out.result(info)
 
 
 def add_lifecycle_commands(kernel_sub: Any) -> None:
     """Add list, destroy and restart under `agentctl kernel`."""
     ls = kernel_sub.add_parser("list", help="this host's kernels: id, state, container, since, image")
-    ls.add_argument("--json", action="store_true", help="the full records as JSON")
     ls.set_defaults(handler=cmd_list)
     rm = kernel_sub.add_parser("destroy", help="stop and remove a kernel, releasing all it holds")
     rm.add_argument("kernel_id")

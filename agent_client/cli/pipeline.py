@@ -12,7 +12,8 @@ from contract.pipeline import PipelineGraph
 
 def cmd_graph(c: AgentClient, a: argparse.Namespace) -> None:
     graph = PipelineGraph.model_validate(c.call("describe_pipeline"))
-    print(render_dot(graph) if a.format == "dot" else render_text(graph), end="")
+    text = render_dot(graph) if a.format == "dot" else render_text(graph)
+    a.out.result(graph.model_dump(mode="json"), text.rstrip("\n"))
 
 
 def add_pipeline_commands(sub: Any) -> None:

@@ -19,6 +19,7 @@ from tests.support.docker_cleanup import TEST_AGENT_PREFIX
 
 REPO = Path(__file__).resolve().parents[2]
 AGENT_WORKER = Path(sys.executable).parent / "agent-worker"
+CELERY = Path(sys.executable).parent / "celery"
 
 
 def new_agent_id(label: str) -> str:
@@ -28,10 +29,12 @@ def new_agent_id(label: str) -> str:
 
 
 class AgentProcess:
-    """`agent-worker` for `agent_id` against `redis_url`; its output goes to a log file in its var dir."""
+    """`agent-worker` (or `command`) for `agent_id` against `redis_url`; its output goes to a log file in
+    its var dir."""
 
     def __init__(self, agent_id: str, redis_url: str, *, extra_env: dict[str, str] | None = None,
-                 extra_args: list[str] | None = None, var_dir: Path | None = None) -> None:
+                 extra_args: list[str] | None = None, var_dir: Path | None = None,
+                 command: list[str] | None = None) -> None:
         self.agent_id = agent_id
         self.redis_url = redis_url
         self.var_dir = var_dir or Path(tempfile.mkdtemp(prefix=f"agent-{agent_id}-"))
@@ -40,7 +43,7 @@ class AgentProcess:
                "AGENT_VAR_DIR": str(self.var_dir), "AGENT_CONFIG": str(self.var_dir / "agent.toml"),
                **(extra_env or {})}
         with self.log_path.open("wb") as log:
-            self.proc = subprocess.Popen([str(AGENT_WORKER), *(extra_args or [])], cwd=REPO, env=env,
+            self.proc = subprocess.Popen([*(command or [str(AGENT_WORKER)]), *(extra_args or [])], cwd=REPO, env=env,
                                          stdout=log, stderr=subprocess.STDOUT)
 
     @property

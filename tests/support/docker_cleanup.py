@@ -38,8 +38,8 @@ def is_test_object(labels: dict[str, str] | None) -> bool:
 
 
 def created_at(attrs: dict[str, Any]) -> float:
-    """Docker's `Created` (RFC 3339, UTC) as a Unix time."""
-    stamp = str(attrs.get("Created", ""))[:19]
+    """Docker's `Created` (`CreatedAt` for a volume; RFC 3339, UTC) as a Unix time."""
+    stamp = str(attrs.get("Created") or attrs.get("CreatedAt") or "")[:19]
     try:
         return datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%S").replace(tzinfo=UTC).timestamp()
     except ValueError:
@@ -75,6 +75,10 @@ def remove_test_objects(client: docker.DockerClient, since: float, agent_id: str
         if ours(n.attrs, n.attrs.get("Labels")):
             with contextlib.suppress(NotFound, APIError):
                 n.remove()
+    for v in client.volumes.list():
+        if is_test_object(v.attrs.get("Labels")) and ours(v.attrs, v.attrs.get("Labels")):
+            with contextlib.suppress(NotFound, APIError):
+                v.remove(force=True)
     for img in client.images.list(filters={"label": TEST_LABEL}):
         if ours(img.attrs, img.labels):
             with contextlib.suppress(NotFound, APIError):
