@@ -75,6 +75,8 @@ class PortIsolationStage(Stage[PortIsolationSpec, IsolatedPort]):
             port = host_port_of(int(state["Pid"]))
             isolate(port)
         except (OSError, ValueError) as e:
+            if not self._docker.api.inspect_container(spec.container_id)["State"]["Running"]:
+                return IsolatedPort()  # it died meanwhile: the handshake stage says why
             raise KernelStartFailed(f"the kernel's bridge port could not be isolated ({e}): the agent needs "
                                     "the host's pid and network namespaces and a kernel with bridge port "
                                     "isolation (4.18+)") from None
