@@ -20,6 +20,7 @@ import platform
 import threading
 from typing import Any
 
+import redis
 from celery import bootsteps, signals
 
 from contract.events import AgentHeartbeat, AgentStarted, AgentTerminated
@@ -46,6 +47,18 @@ def _remember_signal(sig: str = "", **_: Any) -> None:
     with _signal_lock:
         if not _received_signal:
             _received_signal.append(sig)
+
+
+# Celery's own worker-heartbeat event, which only Flower reads (it shows a worker offline after two
+# intervals without one): every 10 s instead of Celery's 2 s. Managers use the liveness key.
+CELERY_HEARTBEAT_S = 10.0
+
+
+@signals.worker_init.connect  # type: ignore[untyped-decorator]
+def _celery_heartbeat_interval(sender: Any = None, **_: Any) -> None:
+    """The worker's options, before its consumer is built: a `--heartbeat-interval` given wins."""
+    if sender is not None and sender.options.get("heartbeat_interval") is None:
+        sender.options["heartbeat_interval"] = CELERY_HEARTBEAT_S
 
 
 def received_signal() -> str | None:
@@ -169,10 +182,11 @@ class LivenessStep(bootsteps.StartStopStep):  # type: ignore[misc]
     def __init__(self, worker: Any, **kwargs: Any) -> None:
         super().__init__(worker, **kwargs)
         self._timers: list[Any] = []
+        self._redis_failing = False
 
     def start(self, worker: Any) -> None:
         h = host()
-        liveness.mark_alive(h.redis, h.settings.id)
+        self._refresh_liveness()
         h.events.produce(AgentStarted())
         self._heartbeat()
         self._timers = [
@@ -188,16 +202,23 @@ class LivenessStep(bootsteps.StartStopStep):  # type: ignore[misc]
         h = host()
         try:
             liveness.mark_gone(h.redis, h.settings.id)
-        except Exception:
-            log.exception("could not remove the liveness key")
+        except redis.RedisError as exc:
+            log.warning("could not remove the liveness key (%s); it expires by itself", exc)
 
-    @staticmethod
-    def _refresh_liveness() -> None:
+    def _refresh_liveness(self) -> None:
+        """On the worker's timer; while Redis does not answer, one warning and the next tick tries
+        again (the key expires meanwhile: managers see the agent gone, as it is for them)."""
         h = host()
         try:
             liveness.mark_alive(h.redis, h.settings.id)
-        except Exception:
-            log.exception("could not refresh the liveness key")
+        except redis.RedisError as exc:
+            if not self._redis_failing:
+                log.warning("could not refresh the liveness key (%s); trying every %.0f s", exc, LIVENESS_REFRESH_S)
+            self._redis_failing = True
+            return
+        if self._redis_failing:
+            log.info("liveness key refreshed again")
+        self._redis_failing = False
 
     @staticmethod
     def _heartbeat() -> None:
