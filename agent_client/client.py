@@ -14,7 +14,7 @@ from celery import Celery, Signature, states
 from celery.exceptions import TimeoutError as ResultTimeout
 from celery.result import AsyncResult
 
-from agent_client.redis_clients import redis_client
+from agent_client.redis_clients import redis_client, wait_for_replica
 from contract import operations
 from contract.errors import AgentUnavailable
 from contract.naming import liveness_key, queue_name
@@ -66,6 +66,7 @@ class AgentClient:
         self.expires = expires
         self.default_timeout = default_timeout
         self._redis = redis_client(redis_url)
+        self._replicated = parse_redis_url(redis_url).uses_sentinel
         self._alive_until = 0.0
 
     def signature(self, operation: str, **kwargs: Any) -> Signature:
@@ -85,12 +86,14 @@ class AgentClient:
 
     def send(self, operation: str, **kwargs: Any) -> AsyncResult:
         """Enqueue the operation; registry passwords never show in what Flower and `celery events`
-        display of the message (its `kwargsrepr`)."""
+        display of the message (its `kwargsrepr`). Through Sentinel, it returns once a replica has
+        the message."""
         self.ensure_alive()
         sig = self.signature(operation, **kwargs)
-        if contains_secret(kwargs):
-            return sig.apply_async(kwargsrepr=redacted_repr(kwargs))
-        return sig.apply_async()
+        result = sig.apply_async(kwargsrepr=redacted_repr(kwargs)) if contains_secret(kwargs) else sig.apply_async()
+        if self._replicated:
+            wait_for_replica(self._redis)
+        return result
 
     def call(self, operation: str, *, wait: float | None = None, **kwargs: Any) -> Any:
         """Run the operation and return its result, waiting up to `wait` seconds (the operation's

@@ -3,6 +3,9 @@
 
 # Debian packages the agent and its tests use (redis-tools comes with redis-server).
 AGENT_APT_PACKAGES=(redis-server debootstrap docker-registry apache2-utils)
+# What the tests add: redis-sentinel (the failover test starts three sentinels of its own; the
+# package is not the agent's, and installing it starts a sentinel service on hosts with systemd).
+AGENT_TEST_APT_PACKAGES=(redis-sentinel)
 AGENT_PYTHON=${AGENT_PYTHON:-python3}
 
 die() { echo "error: $*" >&2; exit 1; }
@@ -16,9 +19,10 @@ missing_apt_packages() {
 }
 
 # Install the Debian packages that are missing (as root), or print the command and fail.
+#   ensure_apt_packages [MORE_PACKAGES...]      (AGENT_APT_PACKAGES and these)
 ensure_apt_packages() {
   local missing
-  mapfile -t missing < <(missing_apt_packages "${AGENT_APT_PACKAGES[@]}")
+  mapfile -t missing < <(missing_apt_packages "${AGENT_APT_PACKAGES[@]}" "$@")
   [ "${#missing[@]}" -eq 0 ] && return 0
   local cmd="apt-get install -y --no-install-recommends ${missing[*]}"
   if [ "$(id -u)" -ne 0 ]; then
@@ -37,6 +41,7 @@ require_docker() {
 
 require_redis_server() {
   command -v redis-server >/dev/null || die "redis-server is not installed: apt-get install redis-server"
+  command -v redis-sentinel >/dev/null || die "redis-sentinel is not installed: apt-get install redis-sentinel"
 }
 
 # .venv with the project installed editable; reinstalled only when pyproject.toml or Python changed.

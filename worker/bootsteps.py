@@ -77,6 +77,11 @@ class HostStep(bootsteps.StartStopStep):  # type: ignore[misc]  # celery has no 
             log.info("stage plugin %s: %s", p.entry_point, f"skipped ({p.error})" if p.error else p.stages)
 
     def stop(self, worker: Any) -> None:
+        if received_signal() is not None:
+            # A stop someone asked for is a clean exit, whatever the signal (Celery's own handlers
+            # exit 1 on SIGINT and SIGQUIT); a crash keeps Celery's non-zero status, so whatever
+            # runs the agent restarts it.
+            worker.exitcode = 0
         h = host()
         try:
             try:

@@ -28,4 +28,9 @@ class RedisBackend(celery_redis.RedisBackend):  # type: ignore[misc]  # celery h
 
 
 class SentinelBackend(RedisBackend, celery_redis.SentinelBackend):  # type: ignore[misc]
-    """Sentinel's URL form; the connections are the shared pool's, which knows the sentinels."""
+    """Sentinel's URL form; the connections are the shared pool's, which knows the sentinels. A
+    result stored is on a replica before the task's message is acknowledged."""
+
+    def _set(self, key: str, value: Any, expires: Any = None) -> None:
+        super()._set(key, value, expires)
+        pool.wait_for_replica()

@@ -13,6 +13,7 @@ event loop, which sets the liveness key.
 
 from __future__ import annotations
 
+import logging
 import threading
 from typing import Any
 
@@ -22,6 +23,9 @@ from redis.retry import Retry
 from redis.sentinel import Sentinel, SentinelConnectionPool
 
 from contract.redis_target import RedisTarget, parse_redis_url
+from contract.replication import ReplicaWait
+
+log = logging.getLogger(__name__)
 
 RETRY = Retry(NoBackoff(), retries=1)
 CONNECTION_KWARGS: dict[str, Any] = {
@@ -35,6 +39,7 @@ _default_url: str | None = None
 _client_name: str | None = None
 _pools: dict[str, redis.ConnectionPool] = {}
 _sentinels: dict[str, Sentinel] = {}
+_replica_wait = ReplicaWait()
 
 
 def use(url: str, client_name: str | None = None) -> None:
@@ -99,3 +104,12 @@ def master_pool(connection_kwargs: dict[str, Any]) -> redis.ConnectionPool:
     target = parse_redis_url(_url(None))
     return SentinelConnectionPool(  # type: ignore[no-untyped-call]
         target.master_name, sentinel(target.url), **connection_kwargs)
+
+
+def wait_for_replica() -> None:
+    """Through Sentinel, after a write: until a replica has it (contract/replication.py). An error
+    here is logged: the write itself stands."""
+    try:
+        _replica_wait.after_write(shared_client())
+    except redis.RedisError as exc:
+        log.warning("could not wait for a replica to have the last write: %s", exc)

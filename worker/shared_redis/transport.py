@@ -59,7 +59,7 @@ class _SharedPoolChannel:
             self._async_pool.disconnect(inuse_connections=False)
 
     def _connparams(self, asynchronous: bool = False) -> dict[str, Any]:
-        if self.connection.client is None:
+        if getattr(self.connection, "client", None) is None:  # the transport, or its client, is gone
             raise redis.ConnectionError("this channel's broker connection was closed")
         params: dict[str, Any] = super()._connparams(asynchronous)  # type: ignore[misc]
         return params
@@ -87,7 +87,12 @@ class RedisChannel(_SharedPoolChannel, kombu_redis.Channel):  # kombu has no typ
 
 
 class SentinelChannel(_SharedPoolChannel, kombu_redis.SentinelChannel):
-    """A Sentinel channel on the shared pool; its event-loop pool asks every sentinel of the setting."""
+    """A Sentinel channel on the shared pool; its event-loop pool asks every sentinel of the setting;
+    a message it sends (a creation's next step) is on a replica before sending returns."""
+
+    def _put(self, queue: str, message: Any, **kwargs: Any) -> None:
+        super()._put(queue, message, **kwargs)  # type: ignore[no-untyped-call]
+        pool.wait_for_replica()
 
     def _event_loop_pool(self) -> redis.ConnectionPool:
         params = self._connparams(asynchronous=True)
