@@ -87,7 +87,7 @@ class AgentClient:
     def send(self, operation: str, **kwargs: Any) -> AsyncResult:
         """Enqueue the operation; registry passwords never show in what Flower and `celery events`
         display of the message (its `kwargsrepr`). Through Sentinel, it returns once a replica has
-        the message."""
+        the message; a Redis error then (the master died) means the task may not have been taken."""
         self.ensure_alive()
         sig = self.signature(operation, **kwargs)
         result = sig.apply_async(kwargsrepr=redacted_repr(kwargs)) if contains_secret(kwargs) else sig.apply_async()

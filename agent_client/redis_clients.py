@@ -3,8 +3,6 @@ Sentinel names (contract/redis_target.py), found again after a failover."""
 
 from __future__ import annotations
 
-import logging
-
 import redis
 from redis.sentinel import Sentinel
 
@@ -13,7 +11,6 @@ from contract.replication import ReplicaWait
 
 SENTINEL_TIMEOUTS = {"socket_timeout": 2.0, "socket_connect_timeout": 2.0}
 
-log = logging.getLogger(__name__)
 _replica_wait = ReplicaWait()
 
 
@@ -30,9 +27,6 @@ def redis_client(url: str) -> redis.Redis:
 
 def wait_for_replica(client: redis.Redis) -> None:
     """Through Sentinel, after sending a task: until a replica has its message, so a failover right
-    after cannot lose it (contract/replication.py). An error here leaves the send as it was: the
-    master took the message."""
-    try:
-        _replica_wait.after_write(client)
-    except redis.RedisError as exc:
-        log.warning("could not wait for a replica to have the task's message: %s", exc)
+    after cannot lose it (contract/replication.py). A Redis error is raised to the caller: the task
+    may not have been taken (the master may have died with it)."""
+    _replica_wait.after_write(client)

@@ -5,7 +5,9 @@ Replication is asynchronous: what the master took just before it died is lost wi
 a write, a PUBLISH (replicated, no key) and a `WAIT 1` on one connection: the replication stream is
 in order, so waiting for the PUBLISH covers every earlier write, whichever connection made it. A
 master with no replica (the one left after a failover, until the old one returns) is not waited
-for: whether it has one is asked (`ROLE`) at most every REPLICAS_CHECK_S.
+for: whether it has one is asked (`ROLE`) at most every REPLICAS_CHECK_S. A replica slower than
+REPLICA_WAIT_MS is not waited for any longer (the master is alive: the write stands); an error
+(the master died) reaches the writer, which must take the write as maybe lost.
 """
 
 from __future__ import annotations

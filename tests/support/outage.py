@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import gc
 import time
 
 import docker
@@ -49,3 +50,10 @@ def wait_for_container(d: docker.DockerClient, agent: AgentProcess, kernel_id: s
     while not d.containers.list(filters={"label": f"ai.backend.kernel-id={kernel_id}"}):
         assert time.monotonic() < deadline, agent.log()
         time.sleep(0.05)
+
+
+def drop_results() -> None:
+    """Collect the manager's AsyncResults now, while their Redis is still up: each sits in a
+    reference cycle, and its `__del__` unsubscribes from Redis, retrying for minutes when Redis is
+    gone by the time the garbage collector gets to it."""
+    gc.collect()

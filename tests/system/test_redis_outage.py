@@ -14,7 +14,13 @@ import redis
 
 from agent_client.client import AgentClient, make_client_app
 from tests.support.agent_process import AgentProcess, new_agent_id
-from tests.support.outage import assert_kernel_gone, seconds_until_it_serves, wait_for_container, wait_for_log
+from tests.support.outage import (
+    assert_kernel_gone,
+    drop_results,
+    seconds_until_it_serves,
+    wait_for_container,
+    wait_for_log,
+)
 from tests.support.redis_server import RedisServer, free_port
 
 pytestmark = pytest.mark.system
@@ -36,9 +42,9 @@ def test_a_redis_restart_under_a_creation_in_flight_leaves_the_agent_serving_and
     try:
         agent.wait_alive()
         kernel_id = str(uuid.uuid4())
-        creation = client.send("create_kernels", raw_session_id=str(uuid.uuid4()), raw_kernel_ids=[kernel_id],
+        creation_id = client.send("create_kernels", raw_session_id=str(uuid.uuid4()), raw_kernel_ids=[kernel_id],
                                raw_configs=[{"image": {"canonical": slow_runner_image, "is_local": True},
-                                             "resource_slots": {"cpu": 1, "mem": "128m"}}])
+                                             "resource_slots": {"cpu": 1, "mem": "128m"}}]).id
         wait_for_container(docker_engine, agent, kernel_id)
 
         redis_server.stop()
@@ -48,7 +54,7 @@ def test_a_redis_restart_under_a_creation_in_flight_leaves_the_agent_serving_and
         print(f"serving again {took:.1f} s after Redis came back")
 
         try:  # created or cleaned; either way the caller hears
-            created = client.app.AsyncResult(creation.id).get(timeout=60)
+            created = client.app.AsyncResult(creation_id).get(timeout=60)
         except RuntimeError:
             assert_kernel_gone(docker_engine, agent, kernel_id)
         else:
@@ -61,6 +67,7 @@ def test_a_redis_restart_under_a_creation_in_flight_leaves_the_agent_serving_and
         assert agent.terminate() == 0  # SIGTERM: its kernels destroyed, a clean exit
         assert_kernel_gone(docker_engine, agent, kernel_id)
     finally:
+        drop_results()
         client.close()
         app.close()
         agent.stop()
@@ -82,6 +89,7 @@ def test_an_agent_started_while_redis_is_down_waits_for_it_then_serves(tmp_path:
         assert "Redis answers after" in agent.log()
         assert agent.terminate() == 0
     finally:
+        drop_results()
         client.close()
         app.close()
         agent.stop()

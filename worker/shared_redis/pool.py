@@ -13,7 +13,6 @@ event loop, which sets the liveness key.
 
 from __future__ import annotations
 
-import logging
 import threading
 from typing import Any
 
@@ -24,8 +23,6 @@ from redis.sentinel import Sentinel, SentinelConnectionPool
 
 from contract.redis_target import RedisTarget, parse_redis_url
 from contract.replication import ReplicaWait
-
-log = logging.getLogger(__name__)
 
 RETRY = Retry(NoBackoff(), retries=1)
 CONNECTION_KWARGS: dict[str, Any] = {
@@ -107,9 +104,6 @@ def master_pool(connection_kwargs: dict[str, Any]) -> redis.ConnectionPool:
 
 
 def wait_for_replica() -> None:
-    """Through Sentinel, after a write: until a replica has it (contract/replication.py). An error
-    here is logged: the write itself stands."""
-    try:
-        _replica_wait.after_write(shared_client())
-    except redis.RedisError as exc:
-        log.warning("could not wait for a replica to have the last write: %s", exc)
+    """Through Sentinel, after a write: until a replica has it (contract/replication.py). A Redis
+    error is raised: the write may be lost, and the writer's own retry (Celery's) writes it again."""
+    _replica_wait.after_write(shared_client())

@@ -33,19 +33,39 @@ every sentinel of the setting (kombu's own would know only the broker URL's one)
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import redis
 from kombu.transport import redis as kombu_redis
+from kombu.transport import virtual
 
 from contract.redis_target import parse_redis_url
 from worker.shared_redis import pool
+
+log = logging.getLogger(__name__)
+
+
+class _QoS(kombu_redis.QoS):  # kombu has no type hints (Any)
+    """kombu's Redis acknowledgement emulation, except that a message BRPOP took just as Redis went
+    away still runs: kombu records it as unacknowledged (in Redis) before handing it to Celery, and
+    when that fails the message, already off its queue, was dropped. It runs now; only a worker
+    crash before it ends loses it (no record to redeliver from)."""
+
+    def append(self, message: Any, delivery_tag: Any) -> None:
+        try:
+            super().append(message, delivery_tag)  # type: ignore[no-untyped-call]
+        except (redis.ConnectionError, redis.TimeoutError) as exc:
+            log.warning("message %s was taken from its queue as Redis went away (%s): it runs unrecorded",
+                        delivery_tag, exc)
+            virtual.QoS.append(self, message, delivery_tag)  # type: ignore[no-untyped-call]
 
 
 class _SharedPoolChannel:
     """What both channels change; mixed in before kombu's channel class."""
 
     do_restore = False  # see the module's docstring
+    QoS = _QoS
     _async_pool: redis.ConnectionPool | None
     _pool: redis.ConnectionPool | None
     keyprefix_fanout: str

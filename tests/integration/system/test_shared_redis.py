@@ -9,6 +9,7 @@ from collections.abc import Iterator
 import pytest
 import redis
 from kombu import Exchange, Queue
+from kombu.transport import redis as kombu_redis
 
 from worker.app import app
 from worker.runtime import host
@@ -49,4 +50,22 @@ def test_a_lost_connection_leaves_an_unacknowledged_message_to_its_task_which_ac
 
         message.ack()  # the task ends and acknowledges through the shared pool
     assert not r.hexists("unacked", message.delivery_tag)
+    r.close()
+
+
+def test_a_message_taken_just_as_redis_goes_away_still_reaches_its_consumer(
+        queue: Queue, redis_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    r = redis.Redis.from_url(redis_url)
+    with app.connection_for_write() as conn:
+        queue(conn.default_channel).declare()
+        conn.Producer().publish({"n": 2}, exchange=queue.exchange, routing_key=queue.routing_key)
+
+        def refused(*args: object, **kwargs: object) -> None:
+            raise redis.ConnectionError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+
+        monkeypatch.setattr(kombu_redis.QoS, "append", refused)  # recording it as unacknowledged fails
+        message = queue(conn.default_channel).get(no_ack=False)
+        assert message is not None and message.payload == {"n": 2}  # kombu's own QoS dropped it here
+        assert not r.hexists("unacked", message.delivery_tag) and r.llen(queue.name) == 0
+        message.ack()
     r.close()
