@@ -11,29 +11,51 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-import redis
-from celery import Celery, Signature
+from celery import Celery, Signature, states
+from celery.exceptions import TimeoutError as ResultTimeout
 from celery.result import AsyncResult
 
+from agent_client.redis_clients import redis_client, wait_for_replica
 from contract import operations
 from contract.errors import AgentUnavailable
 from contract.naming import liveness_key, output_key, queue_name
 from contract.redaction import contains_secret, redacted_repr
+from contract.redis_target import celery_redis_settings, parse_redis_url
 from contract.stream import decode_item
 from contract.wire import JSON_ONLY
 
 # A worker seen alive is trusted this long without asking Redis again (its key lives 6 s anyway);
 # a worker seen dead is asked about on every call, so one that comes up is used at once.
 LIVENESS_CACHE_S = 1.0
+# While waiting for a result, the backend's key is also read this often: a result published while
+# the client's pub/sub connection was being re-made (Redis restarted, a Sentinel failover) is
+# otherwise never heard of.
+RESULT_RECHECK_S = 2.0
 STREAM_POLL_S = 0.5  # seconds a streamed execute waits for output before it looks at the task
 
 
 def make_client_app(redis_url: str) -> Celery:
-    """A Celery app for managers: json only, results from the agents' backend, no tasks of its own."""
-    app = Celery("agent-client", broker=redis_url, backend=redis_url, set_as_current=False)
-    app.conf.update(JSON_ONLY, task_send_sent_event=True, result_extended=True,
-                    broker_connection_retry_on_startup=True)
+    """A Celery app for managers: json only, results from the agents' backend, no tasks of its own;
+    `redis_url` is a plain Redis or a Sentinel URL (contract/redis_target.py)."""
+    app = Celery("agent-client", set_as_current=False)
+    app.conf.update({**JSON_ONLY, **celery_redis_settings(parse_redis_url(redis_url))}, task_send_sent_event=True,
+                    result_extended=True, broker_connection_retry_on_startup=True)
     return app
+
+
+def wait_for(result: AsyncResult, timeout: float) -> Any:
+    """`result.get(timeout)`, raising the task's error, that also reads the result's key every
+    RESULT_RECHECK_S instead of only listening for it."""
+    deadline = time.monotonic() + timeout
+    while True:
+        left = deadline - time.monotonic()
+        try:
+            return result.get(timeout=max(0.01, min(RESULT_RECHECK_S, left)), propagate=True)
+        except ResultTimeout:
+            if result.state in states.READY_STATES:  # read from the key; get() now answers from it
+                return result.get(timeout=1, propagate=True)
+            if left <= RESULT_RECHECK_S:
+                raise
 
 
 class AgentClient:
@@ -46,7 +68,8 @@ class AgentClient:
         self.app = app or make_client_app(redis_url)
         self.expires = expires
         self.default_timeout = default_timeout
-        self._redis = redis.Redis.from_url(redis_url)
+        self._redis = redis_client(redis_url)
+        self._replicated = parse_redis_url(redis_url).uses_sentinel
         self._alive_until = 0.0
 
     def signature(self, operation: str, **kwargs: Any) -> Signature:
@@ -66,12 +89,14 @@ class AgentClient:
 
     def send(self, operation: str, **kwargs: Any) -> AsyncResult:
         """Enqueue the operation; registry passwords never show in what Flower and `celery events`
-        display of the message (its `kwargsrepr`)."""
+        display of the message (its `kwargsrepr`). Through Sentinel, it returns once a replica has
+        the message; a Redis error then (the master died) means the task may not have been taken."""
         self.ensure_alive()
         sig = self.signature(operation, **kwargs)
-        if contains_secret(kwargs):
-            return sig.apply_async(kwargsrepr=redacted_repr(kwargs))
-        return sig.apply_async()
+        result = sig.apply_async(kwargsrepr=redacted_repr(kwargs)) if contains_secret(kwargs) else sig.apply_async()
+        if self._replicated:
+            wait_for_replica(self._redis)
+        return result
 
     def call(self, operation: str, *, wait: float | None = None, **kwargs: Any) -> Any:
         """Run the operation and return its result, waiting up to `wait` seconds (the operation's
@@ -79,7 +104,7 @@ class AgentClient:
         spec's type. The result of an operation that only reads (code output, file contents) is
         removed from the backend once read: it can be large and is of no use to anyone else."""
         result = self.send(operation, **kwargs)
-        value = result.get(timeout=wait or self.default_timeout, propagate=True)
+        value = wait_for(result, wait or self.default_timeout)
         if operations.operation(operation).reads_only:
             result.forget()
         return value

@@ -6,8 +6,10 @@ AGENT_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 DEFAULT_EVENTS_STREAM = "events"
 
-# The liveness key: set by the worker every LIVENESS_REFRESH_S, living LIVENESS_TTL_S.
-LIVENESS_REFRESH_S = 2.0
+# The liveness key: set by the worker every LIVENESS_REFRESH_S, living LIVENESS_TTL_S (a crashed
+# worker is seen gone within the TTL; a stopped one at once). 3 s keeps an idle agent at a third of
+# a Redis command per second for it.
+LIVENESS_REFRESH_S = 3.0
 LIVENESS_TTL_S = 3 * LIVENESS_REFRESH_S
 
 

@@ -5,8 +5,9 @@
 # mount make and loop-mount `hostfile` scratches).
 AGENT_APT_PACKAGES=(redis-server debootstrap docker-registry apache2-utils e2fsprogs mount)
 # What the tests add: the compose tool (the cluster test), a browser and its driver (Flower's pages),
-# systemd-analyze (the unit file).
-AGENT_TEST_APT_PACKAGES=(docker-compose chromium chromium-driver systemd)
+# systemd-analyze (the unit file), redis-sentinel (the failover test starts three sentinels of its
+# own; the package is not the agent's, and installing it starts a sentinel service on hosts with systemd).
+AGENT_TEST_APT_PACKAGES=(docker-compose chromium chromium-driver systemd redis-sentinel)
 AGENT_PYTHON=${AGENT_PYTHON:-python3}
 
 die() { echo "error: $*" >&2; exit 1; }
@@ -42,6 +43,7 @@ require_docker() {
 
 require_redis_server() {
   command -v redis-server >/dev/null || die "redis-server is not installed: apt-get install redis-server"
+  command -v redis-sentinel >/dev/null || die "redis-sentinel is not installed: apt-get install redis-sentinel"
 }
 
 # .venv with the project installed editable; reinstalled only when pyproject.toml or Python changed.

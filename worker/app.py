@@ -14,6 +14,7 @@ from celery.worker.request import Request
 
 from contract.redaction import SECRET_KEYS, redacted, redacted_repr
 from worker.config import load_settings
+from worker.shared_redis.settings import app_redis_settings
 
 TASK_MODULES = [
     "tasks.system",
@@ -51,9 +52,11 @@ class AgentTask(Task):  # type: ignore[misc]
     resultrepr_maxsize = 120
 
 
-app = Celery("agent", broker=_settings.redis_url, backend=_settings.redis_url, include=TASK_MODULES,
-             task_cls=AgentTask)
+app = Celery("agent", include=TASK_MODULES, task_cls=AgentTask)
 app.config_from_object("celeryconfig")
+# Broker and results on the agent's Redis (plain or Sentinel), through the process's shared pool.
+app.conf.update(app_redis_settings(_settings.redis_url, _settings.worker_name, app.conf.broker_transport_options,
+                                   app.conf.result_backend_transport_options))
 app.conf.task_default_queue = _settings.queue
 app.conf.task_default_exchange = _settings.queue
 app.conf.task_default_routing_key = _settings.queue

@@ -21,6 +21,7 @@ import platform
 import threading
 from typing import Any
 
+import redis
 from celery import bootsteps, signals
 
 from contract.events import AgentHeartbeat, AgentStarted, AgentTerminated
@@ -51,6 +52,18 @@ def _remember_signal(sig: str = "", **_: Any) -> None:
             _received_signal.append(sig)
 
 
+# Celery's own worker-heartbeat event, which only Flower reads (it shows a worker offline after two
+# intervals without one): every 10 s instead of Celery's 2 s. Managers use the liveness key.
+CELERY_HEARTBEAT_S = 10.0
+
+
+@signals.worker_init.connect  # type: ignore[untyped-decorator]
+def _celery_heartbeat_interval(sender: Any = None, **_: Any) -> None:
+    """The worker's options, before its consumer is built: a `--heartbeat-interval` given wins."""
+    if sender is not None and sender.options.get("heartbeat_interval") is None:
+        sender.options["heartbeat_interval"] = CELERY_HEARTBEAT_S
+
+
 def received_signal() -> str | None:
     with _signal_lock:
         return _received_signal[0] if _received_signal else None
@@ -67,6 +80,11 @@ class HostStep(bootsteps.StartStopStep):  # type: ignore[misc]  # celery has no 
             log.info("stage plugin %s: %s", p.entry_point, f"skipped ({p.error})" if p.error else p.stages)
 
     def stop(self, worker: Any) -> None:
+        if received_signal() is not None:
+            # A stop someone asked for is a clean exit, whatever the signal (Celery's own handlers
+            # exit 1 on SIGINT and SIGQUIT); a crash keeps Celery's non-zero status, so whatever
+            # runs the agent restarts it.
+            worker.exitcode = 0
         h = host()
         try:
             try:
@@ -189,10 +207,11 @@ class LivenessStep(bootsteps.StartStopStep):  # type: ignore[misc]
     def __init__(self, worker: Any, **kwargs: Any) -> None:
         super().__init__(worker, **kwargs)
         self._timers: list[Any] = []
+        self._redis_failing = False
 
     def start(self, worker: Any) -> None:
         h = host()
-        liveness.mark_alive(h.redis, h.settings.id)
+        self._refresh_liveness()
         h.events.produce(AgentStarted())
         self._heartbeat()
         self._timers = [
@@ -208,16 +227,23 @@ class LivenessStep(bootsteps.StartStopStep):  # type: ignore[misc]
         h = host()
         try:
             liveness.mark_gone(h.redis, h.settings.id)
-        except Exception:
-            log.exception("could not remove the liveness key")
+        except redis.RedisError as exc:
+            log.warning("could not remove the liveness key (%s); it expires by itself", exc)
 
-    @staticmethod
-    def _refresh_liveness() -> None:
+    def _refresh_liveness(self) -> None:
+        """On the worker's timer; while Redis does not answer, one warning and the next tick tries
+        again (the key expires meanwhile: managers see the agent gone, as it is for them)."""
         h = host()
         try:
             liveness.mark_alive(h.redis, h.settings.id)
-        except Exception:
-            log.exception("could not refresh the liveness key")
+        except redis.RedisError as exc:
+            if not self._redis_failing:
+                log.warning("could not refresh the liveness key (%s); trying every %.0f s", exc, LIVENESS_REFRESH_S)
+            self._redis_failing = True
+            return
+        if self._redis_failing:
+            log.info("liveness key refreshed again")
+        self._redis_failing = False
 
     @staticmethod
     def _heartbeat() -> None:

@@ -54,4 +54,5 @@ class Host:
         """Close the connections this host holds."""
         self.runners.close_all()
         self.docker.close()
+        self.events.close()  # gives events still waiting for Redis a few seconds
         self.redis.close()

@@ -1,7 +1,9 @@
-"""`agent-worker`: start this host's worker (named agent@<id>, consuming agent.<id>, threads pool)."""
+"""`agent-worker`: start this host's worker (named agent@<id>, consuming agent.<id>, threads pool),
+once its Redis answers."""
 
 from __future__ import annotations
 
+import os
 import sys
 
 from worker.config import load_settings
@@ -23,9 +25,15 @@ def worker_argv(extra: list[str]) -> list[str]:
 
 
 def main() -> None:
-    from worker.app import app
+    from worker.shared_redis.pool import use
+    from worker.shared_redis.wait import wait_for_redis
 
-    app.worker_main(worker_argv(sys.argv[1:]))
+    s = load_settings()
+    use(s.redis_url, s.worker_name)
+    wait_for_redis(s.redis_url)
+    # `celery -A worker.app worker ...` in this process: its exit status is the worker's (a crash is
+    # non-zero, so a supervisor restarts it), which `app.worker_main` would drop.
+    os.execv(sys.executable, [sys.executable, "-m", "celery", "-A", "worker.app", *worker_argv(sys.argv[1:])])
 
 
 if __name__ == "__main__":

@@ -6,7 +6,6 @@ from __future__ import annotations
 import threading
 
 import docker
-import redis
 
 from worker.capacity import LongWork
 from worker.config import AgentSettings, load_settings
@@ -23,6 +22,7 @@ from worker.resources.accelerators import CUDA_SLOT, MOCK_SLOT, host_devices
 from worker.resources.allocator import Allocator, HostCapacity, PortPool
 from worker.runner_client import RunnerConnections
 from worker.runner_files import install_runner
+from worker.shared_redis.pool import shared_client
 from worker.stages.builtin import builtin_stages
 from worker.state.creation_slots import CreationSlots
 from worker.state.db import StateDB
@@ -36,7 +36,7 @@ def connect(settings: AgentSettings) -> Host:
     # The threads pool shares the Docker client: size its connection pool to the pool's concurrency.
     client = docker.DockerClient.from_env(timeout=int(settings.docker_timeout),
                                           max_pool_size=settings.concurrency + 4)
-    r = redis.Redis.from_url(settings.redis_url, socket_timeout=10, health_check_interval=30)
+    r = shared_client(settings.redis_url)  # the process's one pool, shared with Celery's broker and results
     events = EventProducer(r, settings.id, settings.events_stream, settings.events_maxlen)
     db = StateDB(settings.var_dir.resolve() / "agent.db")
     registry = KernelRegistry(db)

@@ -12,8 +12,7 @@ import time
 import uuid
 from pathlib import Path
 
-import redis
-
+from agent_client.redis_clients import redis_client
 from contract.naming import liveness_key
 from tests.support.docker_cleanup import TEST_AGENT_PREFIX
 
@@ -55,7 +54,7 @@ class AgentProcess:
 
     def wait_alive(self, timeout: float = 60.0) -> None:
         """Until the worker has announced itself (its liveness key exists); fails with its log."""
-        client = redis.Redis.from_url(self.redis_url)
+        client = redis_client(self.redis_url)  # a plain Redis or, through Sentinel, its master
         try:
             deadline = time.monotonic() + timeout
             while not client.exists(liveness_key(self.agent_id)):
