@@ -92,10 +92,10 @@ class EventProducer:
 
     def _queue(self, pipe: Any, event: AgentEvent) -> None:
         """XADD to the stream and PUBLISH on the channel, in `pipe`."""
-        payload = event.model_dump(mode="json")
-        fields = {"name": event.name, "source": self.source, "payload": json.dumps(payload)}
+        fields = {"name": event.name, "source": self.source, "payload": event.model_dump_json()}
         pipe.xadd(self.stream, fields, maxlen=self.maxlen, approximate=True)
-        pipe.publish(self.stream, json.dumps({"name": event.name, "source": self.source, "payload": payload}))
+        pipe.publish(self.stream, json.dumps({"name": event.name, "source": self.source,
+                                              "payload": event.model_dump(mode="json")}))
 
     def _send(self, event: AgentEvent) -> str:
         pipe = self._redis.pipeline(transaction=False)
