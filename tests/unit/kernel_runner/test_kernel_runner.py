@@ -97,7 +97,7 @@ def test_cancel_kills_a_batch_command(runner: tuple[RunnerClient, Any], tmp_path
     def alive() -> bool:
         try:
             return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
-        except FileNotFoundError:
+        except (FileNotFoundError, ProcessLookupError):  # gone between the open and the read
             return False
 
     while alive():
