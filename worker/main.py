@@ -3,7 +3,6 @@ once its Redis answers."""
 
 from __future__ import annotations
 
-import os
 import sys
 
 from worker.config import load_settings
@@ -31,9 +30,13 @@ def main() -> None:
     s = load_settings()
     use(s.redis_url, s.worker_name)
     wait_for_redis(s.redis_url)
-    # `celery -A worker.app worker ...` in this process: its exit status is the worker's (a crash is
-    # non-zero, so a supervisor restarts it), which `app.worker_main` would drop.
-    os.execv(sys.executable, [sys.executable, "-m", "celery", "-A", "worker.app", *worker_argv(sys.argv[1:])])
+    # `celery -A worker.app worker ...` in this process (still named agent-worker to ps and a
+    # supervisor): celery's own entry point exits with the worker's status (a crash is non-zero, so a
+    # supervisor restarts it), which `app.worker_main` would drop.
+    from celery.__main__ import main as celery_main
+
+    sys.argv = ["celery", "-A", "worker.app", *worker_argv(sys.argv[1:])]
+    celery_main()
 
 
 if __name__ == "__main__":
