@@ -11,9 +11,13 @@ task_acks_late = True
 worker_prefetch_multiplier = 1
 task_reject_on_worker_lost = False
 # Above the longest task (an image pull or commit), so nothing is redelivered while still running.
-# An idle worker's BRPOP returns every polling_interval seconds (a message still arrives at once):
-# 5 s rather than kombu's 1 s is most of what keeps an idle agent under one Redis command a second.
-broker_transport_options = {"visibility_timeout": 4 * 3600, "polling_interval": 5}
+broker_transport_options = {"visibility_timeout": 4 * 3600}
+# An idle worker's BRPOP returns every WORKER_POLLING_INTERVAL seconds (a message still arrives at
+# once): 5 s rather than kombu's 1 s is most of what keeps an idle agent under one Redis command a
+# second. Only the worker's (worker/app.py): a client's remote-control replies (Flower, `celery
+# inspect`) are read on a reused connection, where a 5 s BRPOP left over from one call makes the next
+# miss its replies.
+WORKER_POLLING_INTERVAL = 5
 broker_connection_retry_on_startup = True
 # A task thread rides out Redis going away for about a minute (a restart, a Sentinel failover):
 # sending a message (a creation's next step), storing and reading results (the agent's backend reads

@@ -70,9 +70,11 @@ def _as_the_agents_worker(sender: Any, **kwargs: Any) -> None:
     no setting for them, only --without-* options, which land in these options before the consumer
     is built). Nor does the worker send `task-sent` for what it enqueues itself (a creation's
     steps): its `task-received` follows at once, and a late `task-sent` would rename the creation's
-    last step in Flower."""
+    last step in Flower. Its BRPOP waits WORKER_POLLING_INTERVAL (celeryconfig) per round."""
     if sender.app is app:
         sender.options.update(without_gossip=True, without_mingle=True)
+        app.conf.broker_transport_options = {**app.conf.broker_transport_options,
+                                             "polling_interval": app.conf.WORKER_POLLING_INTERVAL}
         app.conf.task_send_sent_event = False
 
 from worker.bootsteps import STEPS  # noqa: E402  (the steps use the app's modules)

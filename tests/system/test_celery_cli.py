@@ -70,6 +70,17 @@ def test_call_result_and_inspect_as_documented(plain_worker: AgentProcess) -> No
     assert [q["name"] for q in queues[plain_worker.worker_name]] == [queue]
 
 
+def test_one_process_inspecting_again_and_again_gets_every_answer(plain_worker: AgentProcess) -> None:
+    """As Flower's refresh does: inspect calls to every worker with a 1 s timeout, one after another
+    on the app's reused connection. The worker's long BRPOP wait is its own, not the client's."""
+    code = ("import json; from worker.app import app; print(json.dumps([sorted(getattr(app.control.inspect("
+            "timeout=1), m)() or {}) for m in ('stats', 'active_queues', 'registered', 'conf', 'ping')]))")
+    done = subprocess.run([str(CELERY.parent / "python"), "-c", code], cwd=REPO, capture_output=True, text=True,
+                          timeout=60, check=True, env=os.environ)
+    answered = json.loads(done.stdout.splitlines()[-1])
+    assert [plain_worker.worker_name in workers for workers in answered] == [True] * 5, answered
+
+
 def test_purge_drops_what_waits_in_a_host_queue(redis_url: str, client_app: Celery) -> None:
     queue = f"agent.{new_agent_id('gone')}"  # nobody consumes it
     for i in range(3):
