@@ -1,9 +1,12 @@
 """Flower's pages in a real browser: Debian's headless chromium driven through chromium-driver by
-selenium. Screenshots go to docs/images/, where docs/operations.md shows them."""
+selenium. Screenshots go to $AGENT_SCREENSHOTS (docs/images refreshes the ones docs/operations.md
+shows), else to a temporary directory, so a test run leaves the checkout as it was."""
 
 from __future__ import annotations
 
 import base64
+import os
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -14,11 +17,9 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.wait import WebDriverWait
 
-from tests.support.agent_process import REPO
-
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
-SCREENSHOTS = REPO / "docs" / "images"
+SCREENSHOTS = Path(os.environ.get("AGENT_SCREENSHOTS") or Path(tempfile.gettempdir()) / "agent-screenshots")
 
 
 def squeezed(text: str) -> str:
