@@ -16,6 +16,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 
 from contract.config_file import read_config_file
 from contract.naming import AGENT_ID_PATTERN, DEFAULT_EVENTS_STREAM, DEFAULT_REDIS_URL, queue_name, worker_name
+from contract.redis_target import parse_redis_url
 from worker.resources.slots import parse_bytes
 
 ByteSize = Annotated[int, BeforeValidator(parse_bytes)]  # bytes, or "64m", "10g"
@@ -34,7 +35,8 @@ class MockDevice(BaseModel):
 class AgentSettings(BaseSettings):
     """Everything the agent reads from its environment. docs/operations.md lists every key."""
 
-    model_config = SettingsConfigDict(env_prefix="AGENT_", extra="ignore", populate_by_name=True)
+    model_config = SettingsConfigDict(env_prefix="AGENT_", extra="ignore", populate_by_name=True,
+                                      hide_input_in_errors=True)  # a redis_url holds a password
 
     # [agent]
     id: str = Field(default_factory=socket.gethostname, pattern=AGENT_ID_PATTERN)
@@ -97,6 +99,12 @@ class AgentSettings(BaseSettings):
         lo, hi = v
         if not (1024 <= lo < hi <= 65535):
             raise ValueError(f"port_range must be 1024 <= low < high <= 65535, got {lo}-{hi}")
+        return v
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_target(cls, v: str) -> str:
+        parse_redis_url(v)  # a Sentinel URL without its master's name, a db that is not a number
         return v
 
     @property

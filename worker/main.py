@@ -1,11 +1,17 @@
 """`agent-worker`: start this host's worker (named agent@<id>, consuming agent.<id>, threads pool),
-once its Redis answers."""
+once its Redis answers. Settings that do not validate stop it before anything starts, with exit
+status 78 (EX_CONFIG), which its supervisors (scripts/run-agent, the systemd unit) do not restart:
+starting again cannot fix them."""
 
 from __future__ import annotations
 
 import sys
 
+from pydantic import ValidationError
+
 from worker.config import load_settings
+
+EX_CONFIG = 78
 
 
 def worker_argv(extra: list[str]) -> list[str]:
@@ -27,7 +33,11 @@ def main() -> None:
     from worker.shared_redis.pool import use
     from worker.shared_redis.wait import wait_for_redis
 
-    s = load_settings()
+    try:
+        s = load_settings()
+    except ValidationError as e:
+        print(f"agent-worker: the settings are not valid (docs/operations.md lists them): {e}", file=sys.stderr)
+        raise SystemExit(EX_CONFIG) from None
     use(s.redis_url, s.worker_name)
     wait_for_redis(s.redis_url)
     # `celery -A worker.app worker ...` in this process (still named agent-worker to ps and a

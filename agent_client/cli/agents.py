@@ -7,10 +7,9 @@ import time
 from dataclasses import asdict
 from typing import Any
 
-import redis
-
 from agent_client.agents import AgentStatus, live_agents
 from agent_client.client import AgentClient
+from agent_client.redis_clients import redis_client
 
 
 def agents_table(agents: list[AgentStatus], now: float) -> str:
@@ -23,7 +22,7 @@ def agents_table(agents: list[AgentStatus], now: float) -> str:
 
 
 def cmd_agents(c: AgentClient, a: argparse.Namespace) -> None:
-    r = redis.Redis.from_url(a.redis_url)
+    r = redis_client(a.redis_url)
     try:
         agents = live_agents(r, a.events_stream)
     finally:

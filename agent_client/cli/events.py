@@ -8,10 +8,9 @@ import time
 from dataclasses import asdict
 from typing import Any
 
-import redis
-
 from agent_client.client import AgentClient
 from agent_client.events import ReceivedEvent, StreamCursor, parse_entries
+from agent_client.redis_clients import redis_client
 
 
 def event_line(e: ReceivedEvent) -> str:
@@ -20,7 +19,7 @@ def event_line(e: ReceivedEvent) -> str:
 
 
 def cmd_events_tail(c: AgentClient, a: argparse.Namespace) -> None:
-    r = redis.Redis.from_url(a.redis_url)
+    r = redis_client(a.redis_url)
     try:
         if not a.follow:
             events = list(reversed(parse_entries(r.xrevrange(a.events_stream, count=a.count))))

@@ -11,13 +11,13 @@ import os
 import time
 from typing import Any
 
-import redis
 from celery.result import AsyncResult
 
 from agent_client.cli.waiting import wait_with_progress
 from agent_client.client import AgentClient
 from agent_client.events import StreamCursor
 from agent_client.images import check_and_pull, pull_events, push_image
+from agent_client.redis_clients import redis_client
 from contract.image_reference import parse_reference
 
 BAR_WIDTH = 30
@@ -46,7 +46,7 @@ def cmd_pull(c: AgentClient, a: argparse.Namespace) -> None:
                               "registry": _registry(a, ref.registry)}
     if a.digest:
         config["digest"] = a.digest
-    cursor = StreamCursor(redis.Redis.from_url(a.redis_url), a.events_stream)
+    cursor = StreamCursor(redis_client(a.redis_url), a.events_stream)
     task_id = check_and_pull(c, {a.image: config}, timeout=a.timeout)[a.image]
     shown, outcome = False, {"image": a.image, "pulled": False, "msg": None}
     for event in pull_events(cursor, c.agent_id, a.image, time.monotonic() + a.timeout):

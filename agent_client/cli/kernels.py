@@ -9,11 +9,10 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-import redis
-
 from agent_client.cli.images import render_progress
 from agent_client.client import AgentClient
 from agent_client.events import ReceivedEvent, StreamCursor
+from agent_client.redis_clients import redis_client
 
 KERNEL_STEPS = {
     "kernel_preparing": "preparing",
@@ -65,7 +64,7 @@ def describe(event: ReceivedEvent) -> str | None:
 def cmd_create(c: AgentClient, a: argparse.Namespace) -> None:
     session_id = a.session or str(uuid.uuid4())
     kernel_ids = [str(uuid.uuid4()) for _ in range(a.count)]
-    cursor = StreamCursor(redis.Redis.from_url(a.redis_url), a.events_stream)
+    cursor = StreamCursor(redis_client(a.redis_url), a.events_stream)
     result = c.send("create_kernels", raw_session_id=session_id, raw_kernel_ids=kernel_ids,
                     raw_configs=creation_configs(a))
     mine = set(kernel_ids)

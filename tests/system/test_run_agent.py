@@ -34,11 +34,11 @@ def command_of(pid: int) -> str:
 
 
 class RunAgent:
-    def __init__(self, redis_url: str) -> None:
+    def __init__(self, redis_url: str, agent_redis_url: str | None = None) -> None:
         self.agent_id = new_agent_id("run")
         self.var_dir = Path(tempfile.mkdtemp(prefix="agent-run-"))
         self.redis = redis.Redis.from_url(redis_url)
-        env = {**os.environ, "AGENT_ID": self.agent_id, "AGENT_REDIS_URL": redis_url,
+        env = {**os.environ, "AGENT_ID": self.agent_id, "AGENT_REDIS_URL": agent_redis_url or redis_url,
                "AGENT_VAR_DIR": str(self.var_dir), "AGENT_CONFIG": str(self.var_dir / "agent.toml"),
                "AGENT_FLOWER_PORT": str(free_port())}
         self.log = (self.var_dir / "run-agent.log").open("wb")
@@ -93,3 +93,16 @@ def test_run_agent_restarts_a_killed_worker_but_not_one_stopped_with_ctrl_c(run_
     assert run_agent.starts() == 2
     assert [p for p in run_agent.output().splitlines() if "starting it again" in p] == [
         "the worker died unexpectedly (exit status 137); starting it again in 1 s"]
+
+
+def test_run_agent_does_not_restart_a_worker_whose_settings_are_not_valid(
+        redis_url: str, docker_engine: object) -> None:
+    r = RunAgent(redis_url, agent_redis_url=redis_url.replace("redis://", "sentinel://", 1))  # no master_name
+    try:
+        assert r.proc.wait(120) == 78
+        out = r.output()
+        assert "agent-worker: the settings are not valid" in out and "master_name" in out
+        assert "starting it again" not in out
+        assert r.starts() == 0
+    finally:
+        r.stop()

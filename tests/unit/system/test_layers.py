@@ -39,9 +39,9 @@ def test_a_layer_never_imports_the_layers_it_must_not(package: str, forbidden: s
     assert offenders == {}
 
 
-def test_celery_in_worker_is_only_the_app_its_bootsteps_and_its_result_backend() -> None:
+def test_celery_in_worker_is_only_the_app_its_bootsteps_its_result_backend_and_the_entry_point() -> None:
     users = sorted(m for m, names in imported_roots("worker").items() if "celery" in names)
-    assert users == ["worker/app.py", "worker/bootsteps.py", "worker/shared_redis/backend.py"]
+    assert users == ["worker/app.py", "worker/bootsteps.py", "worker/main.py", "worker/shared_redis/backend.py"]
 
 
 def test_the_manager_package_imports_with_docker_and_the_worker_unavailable() -> None:

@@ -50,3 +50,12 @@ def test_a_bad_value_names_its_field(toml: Path, monkeypatch: pytest.MonkeyPatch
         monkeypatch.setenv(k, v)
     with pytest.raises(ValidationError, match=field):
         AgentSettings()
+
+
+def test_a_redis_url_that_names_no_target_is_refused_without_showing_its_password(
+        toml: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AGENT_REDIS_URL", "sentinel://:hunter2@10.0.0.1:26379/0")  # no master_name
+    with pytest.raises(ValidationError) as e:
+        load_settings()
+    assert "redis_url" in str(e.value) and "master_name" in str(e.value)
+    assert "hunter2" not in str(e.value)
