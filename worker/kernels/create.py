@@ -204,10 +204,10 @@ def for_each_kernel(h: Host, plan: list[PlanEntry], work: Callable[[KernelContex
     def one(entry: PlanEntry) -> tuple[PlanEntry, T | None]:
         if entry.error is not None:
             return entry, None
-        if entry.ctx.result_id and settled(entry.ctx.result_id):
-            # redelivered after recovery already failed this creation: never make it again
-            return PlanEntry(ctx=entry.ctx, error="creation was abandoned by an agent restart"), None
         try:
+            if entry.ctx.result_id and settled(entry.ctx.result_id):
+                # redelivered after recovery already failed this creation: never make it again
+                return PlanEntry(ctx=entry.ctx, error="creation was abandoned by an agent restart"), None
             return entry, work(entry.ctx)
         except KernelIdInUse as exc:  # another creation's kernel: not ours to tear down
             h.secrets.forget(entry.ctx)
