@@ -44,7 +44,7 @@ class FrameChannel:
 
 class Output:
     """One ordered queue of frames: stdout/stderr text (consecutive writes merged) and control
-    frames. Any thread appends; the writer thread sends, on demand or every FLUSH_INTERVAL."""
+    frames. Any thread appends; the writer thread sends (send_forever)."""
 
     def __init__(self, channel):
         self.channel = channel
@@ -57,12 +57,13 @@ class Output:
         with self.cond:
             while self.size >= MAX_PENDING:  # the runner is not reading: wait (interruptible)
                 self.cond.wait()
+            first = not self.pending  # the writer thread sleeps until a first frame comes
             if self.pending and self.pending[-1][0] == kind and kind in (b"o", b"e"):
                 self.pending[-1][1].append(text)
             else:
                 self.pending.append([kind, [text]])
             self.size += len(text)
-            if self.size >= FLUSH_SIZE or kind not in (b"o", b"e"):
+            if first or self.size >= FLUSH_SIZE or kind not in (b"o", b"e"):
                 self.cond.notify_all()
 
     def flush(self):
@@ -73,9 +74,14 @@ class Output:
                 self.cond.wait()
 
     def send_forever(self):
+        """Asleep while nothing is written (an idle kernel costs no wake-ups); from the first frame
+        on, output is gathered for FLUSH_INTERVAL, or less when FLUSH_SIZE is reached, a control
+        frame comes or someone flushes."""
         while True:
             with self.cond:
-                if not self.pending:
+                while not self.pending:
+                    self.cond.wait()
+                if self.size < FLUSH_SIZE and all(kind in (b"o", b"e") for kind, _ in self.pending):
                     self.cond.wait(FLUSH_INTERVAL)
                 pending, self.pending, self.size = self.pending, [], 0
                 self.sending = bool(pending)

@@ -130,3 +130,27 @@ def test_client_reuses_connections_and_survives_a_runner_restart(tmp_path: Path)
             proc.terminate()
             proc.wait(10)
     assert len(set(pids[:3])) == 1 and len(set(pids[3:])) == 1 and pids[0] != pids[3]
+
+
+def wakeups(pid: int) -> int:
+    """How often the process's threads have gone to sleep and woken so far."""
+    total = 0
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        for line in (task / "status").read_text().splitlines():
+            if line.startswith("voluntary_ctxt_switches:"):
+                total += int(line.split()[1])
+    return total
+
+
+def test_an_idle_interpreter_sleeps(runner: tuple[RunnerClient, Any]) -> None:
+    """A host holds many idle kernels: between runs the interpreter's threads make no wake-ups
+    (its output sender used to poll every 20 ms)."""
+    c, proc = runner
+    assert run(c, "query", "import os; print(os.getpid())")["status"] == "finished"
+    child = int(run(c, "query", "print(os.getpid())")["console"][0][1])
+    assert f"PPid:\t{proc.pid}\n" in Path(f"/proc/{child}/status").read_text()  # the runner's interpreter
+    time.sleep(0.2)  # the last run's frames sent
+    before = wakeups(child)
+    time.sleep(1.0)
+    assert wakeups(child) - before <= 2
+    assert run(c, "query", "print('awake', flush=True)")["console"] == [["stdout", "awake\n"]]
