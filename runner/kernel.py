@@ -17,7 +17,8 @@ from runner.query import QueryProcess
 from runner.runs import Run
 from runner.services import Services
 
-TICK = 0.2            # seconds between the guard thread's checks (limits, exec-timeout)
+TICK = 0.2            # seconds between the guard thread's checks (limits, exec-timeout) during a run
+IDLE_TICK = 1.0       # ... between runs, when only what a run left behind can exhaust a limit
 OOM_STORM = 3         # OOM kills within OOM_STORM_S seconds that mean memory stays exhausted
 OOM_STORM_S = 2.0
 
@@ -68,6 +69,7 @@ class Kernel:
         self.run = None
         self.batch = None
         self.deadline = None           # (time.monotonic() deadline, run) of the exec_timeout
+        self.run_started = threading.Event()  # wakes the guard from its between-runs pace
         self.lock = threading.Lock()
 
     def execute(self, req):
@@ -82,6 +84,7 @@ class Kernel:
                                           "continue, interrupt or cancel it")
                 self.check_limits()  # a limit hit since the last run: acted on and told to this one
                 run = self.run = Run(run_id or uuid.uuid4().hex, mode)
+                self.run_started.set()
                 with self.limits_lock:
                     for note in self.pending_notes:
                         run.note(note)
@@ -127,9 +130,13 @@ class Kernel:
         """The guard thread: every TICK, the exec-timeout and the container's limits. A thread of
         its own that makes no system call the kernel could charge to the container's memory:
         while user code exhausts it, the others wait in the OOM killer's queue (even accept(2)
-        does, for the socket's inode), this one goes on and ends it."""
+        does, for the socket's inode), this one goes on and ends it. Between runs it checks every
+        IDLE_TICK (a host holds many idle kernels); a run's start wakes it at once."""
         while True:
-            time.sleep(TICK)
+            run = self.run
+            busy = (run is not None and run.is_running()) or self.recent_ooms
+            if self.run_started.wait(TICK if busy else IDLE_TICK):
+                self.run_started.clear()
             try:
                 self.tick()
             except Exception as e:  # the guard must go on
