@@ -36,6 +36,7 @@ class EventProducer:
         self.stream = stream
         self.maxlen = maxlen
         self._backlog: deque[AgentEvent] = deque()
+        self._deferred = threading.local()  # .events: this thread's deferred events
         self._backlog_max = backlog
         self._lock = threading.Lock()
         self._sender: threading.Thread | None = None
@@ -43,37 +44,51 @@ class EventProducer:
         self.dropped = 0
 
     def produce(self, event: AgentEvent) -> str | None:
-        """Send one event; its stream entry id, or None when it waits in the backlog."""
-        with self._lock:
-            if self._backlog:
-                self._hold(event)
-                return None
-        try:
-            return self._send(event)
-        except (redis.ConnectionError, redis.TimeoutError) as exc:
-            with self._lock:
-                self._hold(event)
-            log.warning("events: Redis unreachable (%s); events wait until it answers", exc)
-            return None
+        """Send one event (after any deferred ones); its stream entry id, or None when it waits in
+        the backlog."""
+        ids = self._send_all([event])
+        return ids[-1] if ids else None
 
     def produce_all(self, events: list[AgentEvent]) -> None:
         """Send several events in one round trip, in order (to the backlog, as `produce` does, while
         Redis is away)."""
+        self._send_all(events)
+
+    def defer(self, event: AgentEvent) -> None:
+        """Send `event` with the next event this thread produces, or at its next `flush`: progress
+        events (a creation's kernel_stage) without a round trip each, in their place in the
+        thread's order."""
+        self._deferred.__dict__.setdefault("events", []).append(event)
+
+    def flush(self) -> None:
+        """Send this thread's deferred events now."""
+        self._send_all([])
+
+    def _send_all(self, events: list[AgentEvent]) -> list[str]:
+        """This thread's deferred events and `events`, in one round trip; their entry ids ([] when
+        they wait in the backlog)."""
+        deferred: list[AgentEvent] = self._deferred.__dict__.pop("events", [])
+        events = [*deferred, *events]
+        if not events:
+            return []
         with self._lock:
             if self._backlog:
                 for event in events:
                     self._hold(event)
-                return
+                return []
         pipe = self._redis.pipeline(transaction=False)
         for event in events:
             self._queue(pipe, event)
         try:
-            pipe.execute()
+            replies = pipe.execute()
         except (redis.ConnectionError, redis.TimeoutError) as exc:
             with self._lock:
                 for event in events:
                     self._hold(event)
             log.warning("events: Redis unreachable (%s); events wait until it answers", exc)
+            return []
+        log.debug("events %s", [e.name for e in events])
+        return [r.decode() if isinstance(r, bytes) else str(r) for r in replies[::2]]
 
     def pending(self) -> int:
         """Events waiting for Redis."""

@@ -139,12 +139,14 @@ def _latest(h: Host, ctx: KernelContext) -> KernelContext:
 
 
 def _stage_done(h: Host) -> Callable[[KernelContext, str, float], None]:
-    """After each stage: the context saved, the stage's time in the metrics, and kernel_stage."""
+    """After each stage: the context saved, the stage's time in the metrics, and kernel_stage (sent
+    with the creation's next event or at the step's end: a round trip per stage cost more than most
+    stages take)."""
 
     def done(ctx: KernelContext, stage: str, seconds: float) -> None:
         h.registry.update(record_of(ctx))
         h.metrics.stage_seconds.labels(stage).observe(seconds)
-        h.events.produce(KernelStage(kernel_id=ctx.kernel_id, session_id=ctx.session_id, stage=stage,
+        h.events.defer(KernelStage(kernel_id=ctx.kernel_id, session_id=ctx.session_id, stage=stage,
                                      seconds=round(seconds, 4)))
 
     return done
@@ -160,6 +162,8 @@ def provision(h: Host, ctx: KernelContext) -> KernelContext:
     except ResourceExhausted:
         h.events.produce(DoAgentResourceCheck(agent_id=h.settings.id))
         raise
+    finally:
+        h.events.flush()
     return ctx
 
 
@@ -169,9 +173,13 @@ def start(h: Host, ctx: KernelContext) -> KernelCreationResult:
     rec = h.registry.get(ctx.kernel_id)
     if rec.state == KernelState.RUNNING:
         return KernelCreationResult.model_validate(rec.creation_info)  # a redelivered step
-    with h.slots.hold(ctx.kernel_id):
-        run_step(h.pipeline, "start", ctx, parallel=h.settings.stage_parallelism, on_done=_stage_done(h))
-    result = mark_running(h, ctx)
+    try:
+        with h.slots.hold(ctx.kernel_id):
+            run_step(h.pipeline, "start", ctx, parallel=h.settings.stage_parallelism, on_done=_stage_done(h))
+    except BaseException:
+        h.events.flush()
+        raise
+    result = mark_running(h, ctx)  # its kernel_started carries the stage events
     h.metrics.creations.labels("created").inc()
     return result
 

@@ -1,10 +1,11 @@
-"""Events while Redis cannot be reached: the caller never waits for Redis, the events wait in a
+"""Deferred events, and events while Redis cannot be reached: the caller never waits for Redis, the events wait in a
 bounded backlog and reach the stream in order once Redis answers; what cannot be kept is counted
 and logged."""
 
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from typing import Any
 
@@ -21,6 +22,7 @@ class FlakyRedis:
     def __init__(self) -> None:
         self.down = False
         self.stream: list[str] = []
+        self.round_trips = 0
 
     def pipeline(self, transaction: bool = True) -> Any:
         return _Pipeline(self)
@@ -32,10 +34,10 @@ class FlakyRedis:
 class _Pipeline:
     def __init__(self, owner: FlakyRedis) -> None:
         self.owner = owner
-        self.fields: dict[str, str] = {}
+        self.payloads: list[str] = []
 
     def xadd(self, stream: str, fields: dict[str, str], **_: Any) -> None:
-        self.fields = fields
+        self.payloads.append(fields["payload"])
 
     def publish(self, channel: str, message: str) -> None:
         pass
@@ -43,8 +45,12 @@ class _Pipeline:
     def execute(self) -> list[Any]:
         if self.owner.down:
             raise redis.ConnectionError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
-        self.owner.stream.append(self.fields["payload"])
-        return [f"{len(self.owner.stream)}-0", 0]
+        self.owner.round_trips += 1
+        replies: list[Any] = []
+        for payload in self.payloads:
+            self.owner.stream.append(payload)
+            replies += [f"{len(self.owner.stream)}-0", 0]
+        return replies
 
 
 def event(n: int) -> DoAgentResourceCheck:
@@ -106,3 +112,32 @@ def test_closing_while_redis_is_away_says_how_many_events_are_lost(caplog: pytes
     with caplog.at_level(logging.ERROR):
         producer.close(timeout=0.2)
     assert "1 events never reached Redis and are lost" in caplog.text
+
+
+def test_deferred_events_go_with_the_threads_next_event_in_one_round_trip() -> None:
+    fake = FlakyRedis()
+    producer = EventProducer(fake, "agent")  # type: ignore[arg-type]
+    producer.defer(event(0))
+    producer.defer(event(1))
+    other = threading.Thread(target=lambda: producer.produce(event(9)))  # another thread's event
+    other.start()
+    other.join()
+    assert sent(fake) == ["agent-9"] and fake.round_trips == 1
+    assert producer.produce(event(2)) == "4-0"
+    assert sent(fake) == ["agent-9", "agent-0", "agent-1", "agent-2"] and fake.round_trips == 2
+    producer.defer(event(3))
+    producer.flush()
+    producer.flush()  # nothing deferred: no round trip
+    assert sent(fake)[-1] == "agent-3" and fake.round_trips == 3
+
+
+def test_deferred_events_wait_in_the_backlog_in_order_while_redis_is_away() -> None:
+    fake = FlakyRedis()
+    producer = EventProducer(fake, "agent")  # type: ignore[arg-type]
+    fake.down = True
+    producer.defer(event(0))
+    producer.produce(event(1))
+    assert producer.pending() == 2
+    fake.down = False
+    wait_until(lambda: producer.pending() == 0)
+    assert sent(fake) == ["agent-0", "agent-1"]
