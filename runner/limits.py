@@ -63,6 +63,18 @@ def spawn(argv, retry_for=RETRY_FOR, **popen_kwargs):
             time.sleep(0.05)
 
 
+def stop_group(proc, grace):
+    """SIGTERM to the process group `proc` leads, SIGKILL after `grace` seconds; reaped."""
+    for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, 5.0)):
+        with contextlib.suppress(OSError):
+            os.killpg(proc.pid, sig)
+        try:
+            proc.wait(wait)
+            return
+        except subprocess.TimeoutExpired:
+            continue
+
+
 def _read_int(path):
     try:
         with open(path) as f:

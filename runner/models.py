@@ -7,14 +7,12 @@ Ops (runner/server.py): `start-model-service` {name, model_path, service}, `chec
 {name, port, path, timeout, expected_status_code}, `stop-model-service` {name}.
 """
 
-import contextlib
 import http.client
 import os
-import signal
 import subprocess
 import time
 
-from runner.limits import raise_oom_score, spawn, user_argv
+from runner.limits import raise_oom_score, spawn, stop_group, user_argv
 
 STOP_GRACE = 2.0
 
@@ -100,14 +98,7 @@ class ModelServices:
         proc = self.procs.pop(name, None)
         if proc is None or proc.poll() is not None:
             return "already-stopped"
-        for sig, wait in ((signal.SIGTERM, STOP_GRACE), (signal.SIGKILL, 5.0)):
-            with contextlib.suppress(OSError):
-                os.killpg(proc.pid, sig)
-            try:
-                proc.wait(wait)
-                break
-            except subprocess.TimeoutExpired:
-                continue
+        stop_group(proc, STOP_GRACE)
         return "stopped"
 
     def reap(self):

@@ -11,14 +11,13 @@ free the pids limit (runner/limits.py); they then count as stopped.
 import contextlib
 import json
 import os
-import signal
 import socket
 import subprocess
 import sys
 import threading
 import time
 
-from runner.limits import raise_oom_score, spawn
+from runner.limits import raise_oom_score, spawn, stop_group
 
 DEFS_DIR = os.environ.get("KERNEL_SERVICE_DEFS", "/etc/backend.ai/service-defs")
 BUILTIN = {
@@ -91,7 +90,7 @@ class Services:
                 if port_open(ports[0]):
                     return {"status": "started"}
                 time.sleep(0.05)
-            self._stop(proc)
+            stop_group(proc, STOP_GRACE)
             del self.procs[name]
             return {"status": "failed", "error": f"opening the service port timed out: {ports[0]}"}
 
@@ -105,7 +104,7 @@ class Services:
                 self.stopped.add(name)
                 return "already-stopped"
             self.stopped.add(name)
-        self._stop(proc)
+        stop_group(proc, STOP_GRACE)
         return "stopped"
 
     def reap(self):
@@ -127,12 +126,3 @@ class Services:
             with contextlib.suppress(LookupError):
                 self.shutdown(name)
 
-    def _stop(self, proc):
-        for sig, wait in ((signal.SIGTERM, STOP_GRACE), (signal.SIGKILL, 5.0)):
-            with contextlib.suppress(OSError):
-                os.killpg(proc.pid, sig)
-            try:
-                proc.wait(wait)
-                return
-            except subprocess.TimeoutExpired:
-                continue
