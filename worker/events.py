@@ -58,7 +58,9 @@ class EventProducer:
         """Send `event` with the next event this thread produces, or at its next `flush`: progress
         events (a creation's kernel_stage) without a round trip each, in their place in the
         thread's order."""
-        self._deferred.__dict__.setdefault("events", []).append(event)
+        if not hasattr(self._deferred, "events"):
+            self._deferred.events = []
+        self._deferred.events.append(event)
 
     def flush(self) -> None:
         """Send this thread's deferred events now."""
@@ -67,7 +69,8 @@ class EventProducer:
     def _send_all(self, events: list[AgentEvent]) -> list[str]:
         """This thread's deferred events and `events`, in one round trip; their entry ids ([] when
         they wait in the backlog)."""
-        deferred: list[AgentEvent] = self._deferred.__dict__.pop("events", [])
+        deferred: list[AgentEvent] = getattr(self._deferred, "events", [])
+        self._deferred.events = []
         events = [*deferred, *events]
         if not events:
             return []

@@ -147,7 +147,7 @@ def _stage_done(h: Host) -> Callable[[KernelContext, str, float], None]:
         h.registry.update(record_of(ctx))
         h.metrics.stage_seconds.labels(stage).observe(seconds)
         h.events.defer(KernelStage(kernel_id=ctx.kernel_id, session_id=ctx.session_id, stage=stage,
-                                     seconds=round(seconds, 4)))
+                                   seconds=round(seconds, 4)))
 
     return done
 

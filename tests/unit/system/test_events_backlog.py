@@ -1,6 +1,6 @@
-"""Deferred events, and events while Redis cannot be reached: the caller never waits for Redis, the events wait in a
+"""Events while Redis cannot be reached: the caller never waits for Redis, the events wait in a
 bounded backlog and reach the stream in order once Redis answers; what cannot be kept is counted
-and logged."""
+and logged. Deferred events go with their thread's next one."""
 
 from __future__ import annotations
 
