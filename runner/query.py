@@ -22,7 +22,8 @@ from runner.limits import spawn, start_thread
 from runner.pipes import pump_text
 
 CHILD = os.path.join(os.path.dirname(os.path.abspath(__file__)), "child.py")
-EXIT_CHECK = 0.5  # seconds between checks that the interpreter lives while its frame pipe is quiet
+EXIT_CHECK = 0.5  # seconds between checks that the interpreter lives while its frame pipe is quiet,
+#                   where no pidfd tells it (Linux < 5.3)
 
 
 class QueryProcess:
@@ -141,9 +142,12 @@ class QueryProcess:
 
     def _read_frames(self, proc, fd):
         buf = bytearray()
+        exit_fd = _pidfd(proc.pid)  # readable once the interpreter exits: no polling while idle
+        watched = [fd] if exit_fd is None else [fd, exit_fd]
         try:
             while True:
-                if not select.select([fd], [], [], EXIT_CHECK)[0]:
+                ready = select.select(watched, [], [], EXIT_CHECK if exit_fd is None else None)[0]
+                if fd not in ready:
                     if self._exited(proc):
                         # Processes it forked may hold the pipe open: kill them, take what is left.
                         self._kill_session(proc)
@@ -155,6 +159,8 @@ class QueryProcess:
                     break
         finally:
             os.close(fd)
+            if exit_fd is not None:
+                os.close(exit_fd)
         self._kill_session(proc)  # what it left running in its session
         code = proc.wait()
         self.log(f"query interpreter exited with code {code}")
@@ -216,3 +222,11 @@ class QueryProcess:
                 run.append(kind, text)
 
         pump_text(pipe, write)
+
+
+def _pidfd(pid):
+    """A pidfd of `pid` (Linux 5.3+), or None."""
+    try:
+        return os.pidfd_open(pid)
+    except (AttributeError, OSError):
+        return None
