@@ -9,17 +9,7 @@ name=${1:-kernel-agent-base}
 suite=bookworm
 packages=python3,python3-venv,redis-server
 . "$here/debian-rootfs.sh"
-recipe_hash=$( (cat "$0" "$here/debian-rootfs.sh"; echo "$suite $packages") | sha256sum | cut -c1-12)
-tag="$name:$recipe_hash"
-
-if docker image inspect "$tag" >/dev/null 2>&1; then
-  docker tag "$tag" "$name:latest"
-  echo "$tag (cached)"; exit 0
-fi
-
-rootfs=$(mktemp -d /tmp/agent-rootfs.XXXXXX)
-trap 'rm -rf "$rootfs"' EXIT
-debootstrap_rootfs "$rootfs" "$suite" "$packages"
+reuse_or_prepare "$name" "$suite" "$packages"
 tar -C "$rootfs" -c . | docker import \
   --change 'CMD ["/bin/sh"]' \
   --change 'ENV LANG=C.UTF-8' \

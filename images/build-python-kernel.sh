@@ -9,17 +9,7 @@ name=${1:-kernel-python}
 suite=${KERNEL_IMAGE_SUITE:-bookworm}
 packages=${KERNEL_IMAGE_PACKAGES:-python3,procps}
 . "$here/debian-rootfs.sh"
-recipe_hash=$( (cat "$0" "$here/debian-rootfs.sh"; echo "$suite $packages") | sha256sum | cut -c1-12)
-tag="$name:$recipe_hash"
-
-if docker image inspect "$tag" >/dev/null 2>&1; then
-  docker tag "$tag" "$name:latest"
-  echo "$tag (cached)"; exit 0
-fi
-
-rootfs=$(mktemp -d /tmp/kernel-rootfs.XXXXXX)
-trap 'rm -rf "$rootfs"' EXIT
-debootstrap_rootfs "$rootfs" "$suite" "$packages"
+reuse_or_prepare "$name" "$suite" "$packages"
 # A home for the kernel user; the agent mounts /home/work and /home/config over it.
 mkdir -p "$rootfs/home/work" "$rootfs/home/config" "$rootfs/opt/kernel"
 chmod 1777 "$rootfs/home/work"

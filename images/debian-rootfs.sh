@@ -25,3 +25,20 @@ debootstrap_rootfs() {
   rm -f "$log" "$dir"/var/cache/apt/archives/*.deb
   rm -rf "$dir"/var/lib/apt/lists/*
 }
+
+# reuse_or_prepare NAME SUITE PACKAGES, in a build script: sets recipe_hash (of the calling script,
+# this file, the suite and packages) and tag (NAME:recipe_hash). When that image exists already, tags
+# it NAME:latest and ends the script; else debootstraps a fresh root filesystem in $rootfs, removed
+# when the script exits.
+reuse_or_prepare() {
+  local name=$1 suite=$2 packages=$3
+  recipe_hash=$( (cat "$0" "${BASH_SOURCE[0]}"; echo "$suite $packages") | sha256sum | cut -c1-12)
+  tag="$name:$recipe_hash"
+  if docker image inspect "$tag" >/dev/null 2>&1; then
+    docker tag "$tag" "$name:latest"
+    echo "$tag (cached)"; exit 0
+  fi
+  rootfs=$(mktemp -d /tmp/debian-rootfs.XXXXXX)
+  trap 'rm -rf "$rootfs"' EXIT
+  debootstrap_rootfs "$rootfs" "$suite" "$packages"
+}
