@@ -2,8 +2,9 @@
 
 At each level: execute(query, "print(1)") round trip p50/p99 over kernels taken in turn (against
 the 1-kernel figure of the same run: target flat, at most 1.2x), after each kernel's first call
-(reported apart: the agent connects to its runner then), the agent-worker's RSS (target at most
-300 MB at 100), the runners' RSS per kernel; and the seconds to create and destroy them all.
+(reported apart: the agent connects to its runner then), the host's CPU while every kernel idles
+(IDLE_WINDOW_S, nobody calling), the agent-worker's RSS (target at most 300 MB at 100), the
+runners' RSS per kernel; and the seconds to create and destroy them all.
 Kernels ask for one core each with the CPU overcommit at 100 (AGENT_CPU_OVERCOMMIT), so 100 fit on 2
 cores, pinned and sharing them.
     usage: .venv/bin/python -m bench.density [--levels 1,25,50,100] [--calls 200] [--write]
@@ -58,6 +59,21 @@ def runner_rss_kib(d: docker.DockerClient, container_id: str) -> int:
     return sum(rss_kib(p) for p in pids)
 
 
+IDLE_WINDOW_S = 5.0
+
+
+def host_busy(seconds: float) -> float:
+    """Percent of all the host's CPU time spent busy over `seconds` of nobody calling the agent
+    (/proc/stat: everything but idle and iowait)."""
+    def sample() -> tuple[int, int]:
+        f = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+        return sum(f) - f[3] - f[4], sum(f)
+    busy0, all0 = sample()
+    time.sleep(seconds)
+    busy1, all1 = sample()
+    return 100.0 * (busy1 - busy0) / max(1, all1 - all0)
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--levels", default="1,25,50,100")
@@ -97,11 +113,12 @@ def main() -> None:
                 r = client.call("execute", session_id=session, kernel_id=k, mode="query", code="print(1)", opts={})
                 samples.append(time.perf_counter() - t0)
                 assert r["console"] == [["stdout", "1\n"]], r
+            busy = host_busy(IDLE_WINDOW_S)
             infos = {r["kernel_id"]: r for r in client.call("list_kernels")}
             sample = random.sample(kernels, min(10, len(kernels)))
             runners = [runner_rss_kib(d, infos[k]["container_id"]) for k in sample]
             rows.append((level, percentile(samples, 50), percentile(samples, 99), rss_kib(agent.proc.pid),
-                         statistics.fmean(runners)))
+                         statistics.fmean(runners), busy))
             print(rows[-1], flush=True)
         started = time.perf_counter()
         with ThreadPoolExecutor(8) as pool:
@@ -117,10 +134,11 @@ def main() -> None:
         redis_server.stop()
     base50, base99 = rows[0][1], rows[0][2]
     lines = ["| live kernels | execute p50 ms | p99 ms | p50 vs 1 kernel | p99 vs 1 kernel | agent RSS MB "
-             "| runner RSS per kernel MB |", "| ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
-    for level, p50, p99, agent_kib, runner_kib in rows:
+             "| runner RSS per kernel MB | host CPU busy, all idle |",
+             "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    for level, p50, p99, agent_kib, runner_kib, busy in rows:
         lines.append(f"| {level} | {p50 * 1e3:.2f} | {p99 * 1e3:.2f} | {p50 / base50:.2f}x | {p99 / base99:.2f}x "
-                     f"| {agent_kib / 1024:.0f} | {runner_kib / 1024:.1f} |")
+                     f"| {agent_kib / 1024:.0f} | {runner_kib / 1024:.1f} | {busy:.1f}% |")
     lines += ["", f"create all {levels[-1]} (in requests of 25): {create_s:.1f} s; destroy all "
                   f"(8 at a time): {destroy_s:.1f} s",
               "", f"A kernel's first execute (the agent connects to its runner), apart from the rows: p50 "
