@@ -4,6 +4,7 @@ first; kernels created, used and destroyed leave no open connection behind in th
 from __future__ import annotations
 
 import os
+import time
 import uuid
 from typing import Any
 
@@ -55,4 +56,10 @@ def test_kernels_created_used_and_destroyed_leave_no_open_fd_behind(
     for _ in range(3):
         used_and_destroyed()
     assert [host().runners.idle_to(s) for s in sockets] == [0] * len(sockets)  # closed with their kernels
-    assert len(os.listdir("/proc/self/fd")) <= fds + 2
+    # an fd of a call in flight (the reconciler's Docker request, a Redis reconnect) comes and goes;
+    # a leaked one stays
+    deadline = time.monotonic() + 5
+    while len(os.listdir("/proc/self/fd")) > fds + 2 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert len(os.listdir("/proc/self/fd")) <= fds + 2, sorted(os.readlink(f"/proc/self/fd/{fd}")
+                                                             for fd in os.listdir("/proc/self/fd"))
