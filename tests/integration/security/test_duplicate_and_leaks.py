@@ -3,9 +3,11 @@ first; kernels created, used and destroyed leave no open connection behind in th
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 import uuid
+from collections import Counter
 from typing import Any
 
 import docker
@@ -38,6 +40,21 @@ def test_a_duplicate_creation_is_refused_and_never_tears_down_the_other(
     assert_host_clean(kernel_id, docker_client)
 
 
+# Kernels made, used and destroyed while the fds are counted; a leak of one per kernel shows as
+# KERNELS more, while the pools of the Docker and Redis clients may still grow by a few under the
+# suite's earlier load (SLACK)
+KERNELS, SLACK = 6, 3
+
+
+def open_fds() -> list[str]:
+    """What this process's fds are open on (one closed meanwhile is left out)."""
+    found = []
+    for fd in os.listdir("/proc/self/fd"):
+        with contextlib.suppress(OSError):
+            found.append(os.readlink(f"/proc/self/fd/{fd}"))
+    return sorted(found)
+
+
 def test_kernels_created_used_and_destroyed_leave_no_open_fd_behind(
         client: AgentClient, make_kernel: Any) -> None:
     sockets = []
@@ -50,16 +67,15 @@ def test_kernels_created_used_and_destroyed_leave_no_open_fd_behind(
         client.call("ping_kernel", kernel_id=k.kernel_id)
         client.call("destroy_kernel", kernel_id=k.kernel_id, session_id=k.session_id, suppress_events=True)
 
-    for _ in range(5):  # warm: Docker's and Redis's connection pools grow to their size, then stay
+    for _ in range(8):  # warm: Docker's and Redis's connection pools grow to their size, then stay
         used_and_destroyed()
-    fds = len(os.listdir("/proc/self/fd"))
-    for _ in range(3):
+    fds, before = len(os.listdir("/proc/self/fd")), Counter(open_fds())
+    for _ in range(KERNELS):
         used_and_destroyed()
     assert [host().runners.idle_to(s) for s in sockets] == [0] * len(sockets)  # closed with their kernels
     # an fd of a call in flight (the reconciler's Docker request, a Redis reconnect) comes and goes;
     # a leaked one stays
     deadline = time.monotonic() + 5
-    while len(os.listdir("/proc/self/fd")) > fds + 2 and time.monotonic() < deadline:
+    while len(os.listdir("/proc/self/fd")) > fds + SLACK and time.monotonic() < deadline:
         time.sleep(0.1)
-    assert len(os.listdir("/proc/self/fd")) <= fds + 2, sorted(os.readlink(f"/proc/self/fd/{fd}")
-                                                             for fd in os.listdir("/proc/self/fd"))
+    assert len(os.listdir("/proc/self/fd")) <= fds + SLACK, sorted((Counter(open_fds()) - before).elements())
