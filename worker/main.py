@@ -9,13 +9,14 @@ import sys
 
 from pydantic import ValidationError
 
-from worker.config import load_settings
+from worker.config import AgentSettings, load_settings
 
 EX_CONFIG = 78
 
 
-def worker_argv(extra: list[str]) -> list[str]:
-    s = load_settings()
+def worker_argv(extra: list[str], s: AgentSettings | None = None) -> list[str]:
+    """`celery worker` options for this host (settings read now unless given), then `extra`."""
+    s = s or load_settings()
     return [
         "worker",
         "-n", s.worker_name,
@@ -36,7 +37,8 @@ def main() -> None:
     try:
         s = load_settings()
     except ValidationError as e:
-        print(f"agent-worker: the settings are not valid (docs/operations.md lists them): {e}", file=sys.stderr)
+        wrong = "; ".join(f"{'.'.join(map(str, err['loc']))}: {err['msg']}" for err in e.errors())
+        print(f"agent-worker: the settings are not valid (docs/operations.md lists them): {wrong}", file=sys.stderr)
         raise SystemExit(EX_CONFIG) from None
     use(s.redis_url, s.worker_name)
     wait_for_redis(s.redis_url)
@@ -45,7 +47,7 @@ def main() -> None:
     # supervisor restarts it), which `app.worker_main` would drop.
     from celery.__main__ import main as celery_main
 
-    sys.argv = ["celery", "-A", "worker.app", *worker_argv(sys.argv[1:])]
+    sys.argv = ["celery", "-A", "worker.app", *worker_argv(sys.argv[1:], s)]
     celery_main()
 
 
